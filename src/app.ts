@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Database } from './db/driver.js';
+import { createTenantTx } from './db/tenant.js';
+import { registerSecretRoutes } from './domains/secrets/secrets.routes.js';
+import { createSecretService } from './domains/secrets/secrets.service.js';
+import { createTokenService } from './domains/tokens/tokens.service.js';
+import { registerVaultRoutes } from './domains/vaults/vaults.routes.js';
+import { createVaultService } from './domains/vaults/vaults.service.js';
+import type { VaultKeyring } from './kms/keyring.js';
+import type { KeyProvider } from './kms/provider.js';
+import type { Logger } from './log.js';
+import { requireAuthentication } from './plugins/authn.js';
+import { registerProblemHandlers } from './plugins/problem.js';
+
+/** What the app is built from; `main` makes these from config, tests make their own. */
+export interface AppDeps {
+  db: Database;
+  keyProvider: KeyProvider;
+  keyring: VaultKeyring;
+  logger: Logger;
+  version?: string;
+}
+
+/** Largest request body. Secret values are at most 64 KiB; this leaves room for JSON escaping. */
+export const BODY_LIMIT_BYTES = 512 * 1024;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * Builds the HTTP app: plugins in a fixed order (request ids, problem errors, OpenAPI), then the
+ * public routes (health, OpenAPI document), then the authenticated `/v1` domain routes.
+ * Opens no port: `main` listens, tests call `app.inject()`.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // A caller's request id is kept when it is short and plain, so logs can be joined.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorateRequest('principal', null);
+  registerProblemHandlers(app);
+
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    void reply.header('x-content-type-options', 'nosniff');
+    void reply.header('referrer-policy', 'no-referrer');
+    // API answers may carry secret values: never store them in any cache.
+    if (request.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store');
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Strongroom API',
+        version: deps.version ?? '0.1.0',
+        description: 'Vaults, secrets and their keys. Errors are application/problem+json (RFC 9457) with a stable `code`.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+
+  const withTenantTx = createTenantTx(deps.db);
+  const tokens = createTokenService({ withTenantTx });
+  const vaults = createVaultService({ withTenantTx, keyring: deps.keyring });
+  const secrets = createSecretService({ withTenantTx, keyring: deps.keyring, logger: deps.logger });
+
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get('/healthz', {
+    schema: { tags: ['health'], summary: 'Liveness: the process is up', response: { 200: z.object({ status: z.literal('ok') }) } },
+    handler: async () => ({ status: 'ok' as const }),
+  });
+  const readiness = z.object({
+    status: z.enum(['ready', 'unavailable']),
+    database: z.object({ kind: z.enum(['pglite', 'postgres']), ok: z.boolean() }),
+    key_provider: z.object({ name: z.string(), ok: z.boolean() }),
+  });
+  r.get('/readyz', {
+    schema: {
+      tags: ['health'],
+      summary: 'Readiness: the database and the key provider answer',
+      response: { 200: readiness, 503: readiness },
+    },
+    handler: async (_request, reply) => {
+      const database = await deps.db.ping().then(
+        () => true,
+        () => false,
+      );
+      const kms = await deps.keyProvider.health().then(
+        (h) => h.ok,
+        () => false,
+      );
+      const ok = database && kms;
+      return reply.code(ok ? 200 : 503).send({
+        status: ok ? 'ready' : 'unavailable',
+        database: { kind: deps.db.kind, ok: database },
+        key_provider: { name: deps.keyProvider.name, ok: kms },
+      });
+    },
+  });
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (v1) => {
+    requireAuthentication(v1, tokens);
+    registerVaultRoutes(v1, vaults);
+    registerSecretRoutes(v1, secrets);
+  });
+
+  await app.ready();
+  return app;
+}

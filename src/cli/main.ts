@@ -1,0 +1,105 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { DataDirLockedError } from '../db/data-dir-lock.js';
+import { AppError } from '../errors.js';
+import { createLogger } from '../log.js';
+import { bootstrap } from './bootstrap.js';
+import { migrate } from './migrate.js';
+import { serve } from './serve.js';
+
+const USAGE = `Usage: strongroom <command> [options]
+
+Commands:
+  serve        Run the server
+               --port N  --host H  --data-dir DIR
+  bootstrap    Create an org and print its root token (once)
+               --org NAME  [--data-dir DIR]  [--json]
+  migrate      Apply database migrations  [--data-dir DIR]
+
+Settings come from the environment (PORT, HOST, STRONGROOM_DATA_DIR, DATABASE_URL, ...) or a
+JSON file named by STRONGROOM_CONFIG; flags win. With DATABASE_URL set, PostgreSQL is used
+instead of embedded PGlite. See docs/operations.md.
+`;
+
+class UsageError extends Error {}
+
+const version = (
+  JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'data-dir': { type: 'string' },
+        org: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function configFrom(values: ReturnType<typeof parse>['values']): Config {
+  const flags: Record<string, string> = {};
+  if (values.port !== undefined) flags.PORT = values.port;
+  if (values.host !== undefined) flags.HOST = values.host;
+  if (values['data-dir'] !== undefined) flags.STRONGROOM_DATA_DIR = values['data-dir'];
+  return loadConfig({ env: process.env, flags });
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parse(argv);
+  const [command, ...rest] = positionals;
+  if (values.version) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  const config = configFrom(values);
+  switch (command) {
+    case 'serve':
+      return serve(config, createLogger({ level: config.logLevel }), version);
+    case 'bootstrap': {
+      if (values.org === undefined) throw new UsageError('bootstrap needs --org NAME');
+      // Commands other than serve keep stdout for their result; logs go to stderr.
+      const logger = createLogger({ level: config.logLevel, destination: pino.destination({ fd: 2, sync: true }) });
+      return bootstrap(config, logger, { org: values.org, json: values.json });
+    }
+    case 'migrate':
+      return migrate(config, createLogger({ level: config.logLevel, destination: pino.destination({ fd: 2, sync: true }) }));
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`strongroom: ${err.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(2);
+  }
+  if (err instanceof DataDirLockedError || err instanceof AppError) {
+    process.stderr.write(`strongroom: ${err.message}\n`);
+    process.exit(1);
+  }
+  process.stderr.write(`strongroom: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * Settings, by the environment variable that sets them. A JSON config file named by
+ * STRONGROOM_CONFIG may set the same names; the environment wins over the file, and command
+ * line flags win over both (O5).
+ */
+const settingsSchema = z
+  .object({
+    HOST: z.string().min(1).max(255).default('127.0.0.1'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8400),
+    STRONGROOM_DATA_DIR: z.string().min(1).max(4096).default('.strongroom'),
+    DATABASE_URL: z
+      .string()
+      .max(4096)
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATABASE_OWNER_URL: z
+      .string()
+      .max(4096)
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    STRONGROOM_KEY_PROVIDER: z.enum(['local']).default('local'),
+    STRONGROOM_ROOT_KEY_FILE: z.string().min(1).max(4096).optional(),
+    STRONGROOM_KEY_CACHE_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+    STRONGROOM_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .strict();
+
+type Settings = z.input<typeof settingsSchema>;
+const settingNames = Object.keys(settingsSchema.shape) as (keyof Settings)[];
+
+/** The server's configuration, frozen after start. */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Absolute path of the data directory (PGlite files, local root key). */
+  readonly dataDir: string;
+  /** PostgreSQL server to use instead of embedded PGlite. */
+  readonly databaseUrl: string | undefined;
+  /** Connection for migrations, when the runtime login may not create tables. */
+  readonly databaseOwnerUrl: string | undefined;
+  readonly databasePoolSize: number;
+  readonly keyProvider: 'local';
+  readonly rootKeyFile: string;
+  readonly keyCache: { readonly maxEntries: number; readonly ttlMs: number };
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** Raised with every problem found, each saying which setting to change. */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string[]) {
+    super(`Strongroom cannot start because of its configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Where settings come from; the CLI passes `process.env` and its flags. */
+export interface ConfigSources {
+  env: Readonly<Record<string, string | undefined>>;
+  /** Command line flags, by setting name (e.g. `{ PORT: '9000' }`). */
+  flags?: Readonly<Partial<Record<keyof Settings, string>>>;
+  cwd?: string;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError([`STRONGROOM_CONFIG: cannot read the file ${path}`]);
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw new ConfigError([`STRONGROOM_CONFIG: ${path} must hold a JSON object of settings, e.g. {"PORT": 8400}`]);
+  }
+}
+
+/**
+ * Reads and validates the configuration once. Throws {@link ConfigError} listing what to set.
+ * Values of settings are never echoed in messages: a DATABASE_URL may carry a password.
+ */
+export function loadConfig(sources: ConfigSources): Config {
+  const cwd = sources.cwd ?? process.cwd();
+  const env = sources.env;
+  const fromFile = env.STRONGROOM_CONFIG ? readConfigFile(resolve(cwd, env.STRONGROOM_CONFIG)) : {};
+  const merged: Record<string, unknown> = { ...fromFile };
+  for (const name of settingNames) {
+    const value = sources.flags?.[name] ?? env[name];
+    if (value !== undefined && value !== '') merged[name] = value;
+  }
+  const parsed = settingsSchema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.') || 'config file';
+        if (issue.code === 'unrecognized_keys') {
+          return `STRONGROOM_CONFIG: unknown settings ${issue.keys.join(', ')} (known: ${settingNames.join(', ')})`;
+        }
+        return `${name}: ${issue.message}`;
+      }),
+    );
+  }
+  const s = parsed.data;
+  const dataDir = isAbsolute(s.STRONGROOM_DATA_DIR) ? s.STRONGROOM_DATA_DIR : resolve(cwd, s.STRONGROOM_DATA_DIR);
+  return Object.freeze({
+    host: s.HOST,
+    port: s.PORT,
+    dataDir,
+    databaseUrl: s.DATABASE_URL,
+    databaseOwnerUrl: s.DATABASE_OWNER_URL,
+    databasePoolSize: s.DATABASE_POOL_SIZE,
+    keyProvider: s.STRONGROOM_KEY_PROVIDER,
+    rootKeyFile: s.STRONGROOM_ROOT_KEY_FILE ? resolve(cwd, s.STRONGROOM_ROOT_KEY_FILE) : join(dataDir, 'root-key.json'),
+    keyCache: Object.freeze({
+      maxEntries: s.STRONGROOM_KEY_CACHE_SIZE,
+      ttlMs: s.STRONGROOM_KEY_CACHE_TTL_SECONDS * 1000,
+    }),
+    logLevel: s.LOG_LEVEL,
+  });
+}

@@ -1,0 +1,222 @@
+import { randomUUID } from 'node:crypto';
+import { IntegrityError } from '../../crypto/errors.js';
+import { decryptSecretValue, encryptSecretValue, secretAad } from '../../crypto/envelope.js';
+import { isForeignKeyViolation } from '../../db/errors.js';
+import type { WithTenantTx } from '../../db/tenant.js';
+import { AppError, notFound } from '../../errors.js';
+import type { VaultKeyring } from '../../kms/keyring.js';
+import type { Logger } from '../../log.js';
+import { actorOf, decide, type Principal } from '../../policy/policy.js';
+import { findCurrentVaultKey } from '../vaults/vaults.repo.js';
+import { normalisePathPrefix, normaliseSecretPath } from './secret-path.js';
+import {
+  appendVersion,
+  destroyVersion,
+  findSecretVersion,
+  listSecrets,
+  lockOrCreateSecret,
+  softDeleteSecret,
+  type SecretRow,
+} from './secrets.repo.js';
+import type { PutSecretInput, SecretDescription, SecretValue } from './secrets.types.js';
+
+/** Check-and-set conditions of a write (S3), from If-Match / If-None-Match. */
+export type WritePrecondition =
+  | { kind: 'none' }
+  | { kind: 'version'; version: number }
+  | { kind: 'present' }
+  | { kind: 'absent' };
+
+/** Dependencies of the secret service. */
+export interface SecretServiceDeps {
+  withTenantTx: WithTenantTx;
+  keyring: Pick<VaultKeyring, 'useVaultKey'>;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** Secrets: versioned, encrypted values at paths in a vault (S1, S3, S4). */
+export interface SecretService {
+  /** Writes a new version. */
+  put(
+    principal: Principal,
+    vaultId: string,
+    rawPath: string,
+    input: PutSecretInput,
+    precondition: WritePrecondition,
+  ): Promise<SecretDescription>;
+  /** Reads the current version, or `version`, with its value. */
+  read(principal: Principal, vaultId: string, rawPath: string, version?: number): Promise<SecretValue>;
+  /** Lists live secrets under a prefix: paths and descriptions, never values. */
+  list(
+    principal: Principal,
+    vaultId: string,
+    opts: { prefix: string; limit: number; cursor: string | undefined },
+  ): Promise<{ secrets: SecretDescription[]; next_cursor: string | null }>;
+  /** Deletes a secret (soft: its versions stay until destroyed). */
+  remove(principal: Principal, vaultId: string, rawPath: string): Promise<void>;
+  /** Erases one version's ciphertext for good. */
+  destroyVersion(principal: Principal, vaultId: string, rawPath: string, version: number): Promise<void>;
+}
+
+function canonicalPath(raw: string): string {
+  const result = normaliseSecretPath(raw);
+  if (!result.ok) throw new AppError('INVALID_SECRET_PATH', `The secret path is not valid: ${result.reason}.`);
+  return result.path;
+}
+
+function describe(row: SecretRow): SecretDescription {
+  return {
+    path: row.path,
+    type: row.type as SecretDescription['type'],
+    tier: row.tier,
+    metadata: row.metadata,
+    current_version: row.current_version,
+    expires_at: row.expires_at?.toISOString() ?? null,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+const cursorOf = (path: string) => Buffer.from(path, 'utf8').toString('base64url');
+function pathOfCursor(cursor: string): string {
+  const path = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!normaliseSecretPath(path).ok) throw new AppError('VALIDATION_FAILED', 'The cursor is not valid.');
+  return path;
+}
+
+/** Builds the secret service. */
+export function createSecretService(deps: SecretServiceDeps): SecretService {
+  const { withTenantTx, keyring, logger } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  function authorize(principal: Principal, action: 'read' | 'write' | 'delete', vaultId: string, path: string): void {
+    const decision = decide(principal, action, { kind: 'secret', orgId: principal.orgId, vaultId, path });
+    if (!decision.allow) throw notFound();
+  }
+
+  return {
+    async put(principal, vaultId, rawPath, input, precondition) {
+      const path = canonicalPath(rawPath);
+      authorize(principal, 'write', vaultId, path);
+      const { orgId } = principal;
+      const actor = actorOf(principal);
+      const plaintext = Buffer.from(input.value, 'utf8');
+      try {
+        // 1. The vault's current key, wrapped (short transaction, no KMS inside).
+        const key = await withTenantTx(orgId, (tx) => findCurrentVaultKey(tx, vaultId));
+        if (!key) throw notFound();
+        const keyRef = { orgId, vaultId, version: key.version };
+        // 2. Unwrap it (cache or KMS) and, holding it only synchronously, write the version.
+        //    The secret row is locked, so the version number is ours; AES-GCM of at most 64 KiB
+        //    is the only work done while the lock is held.
+        const secretId = randomUUID();
+        const row = await withTenantTx(orgId, async (tx) => {
+          const secret = await lockOrCreateSecret(tx, { secretId, vaultId, path, type: input.type, tier: input.tier, actor });
+          checkPrecondition(secret, precondition);
+          const version = secret.current_version + 1;
+          const aad = secretAad({ orgId, vaultId, secretId: secret.secret_id, version });
+          const envelope = await keyring.useVaultKey(keyRef, key, (vaultKey) =>
+            encryptSecretValue({ version: key.version, key: vaultKey }, plaintext, aad),
+          );
+          return appendVersion(tx, {
+            secretId: secret.secret_id,
+            version,
+            vaultKeyVersion: key.version,
+            envelope,
+            actor,
+            type: input.type,
+            tier: input.tier,
+            metadata: input.metadata,
+            expiresAt: input.expires_at ?? null,
+          });
+        });
+        return describe(row);
+      } catch (err) {
+        // The vault was deleted between the two transactions.
+        if (isForeignKeyViolation(err)) throw notFound();
+        throw err;
+      } finally {
+        plaintext.fill(0);
+      }
+    },
+
+    async read(principal, vaultId, rawPath, version) {
+      const path = canonicalPath(rawPath);
+      authorize(principal, 'read', vaultId, path);
+      const { orgId } = principal;
+      const row = await withTenantTx(orgId, (tx) => findSecretVersion(tx, vaultId, path, version));
+      if (!row) throw notFound();
+      if (row.expires_at !== null && row.expires_at.getTime() <= now().getTime()) throw new AppError('SECRET_EXPIRED');
+      if (row.envelope === null) throw new AppError('SECRET_VERSION_DESTROYED');
+      const envelope = row.envelope;
+      const aad = secretAad({ orgId, vaultId, secretId: row.secret_id, version: row.version });
+      let plaintext: Uint8Array;
+      try {
+        plaintext = await keyring.useVaultKey(
+          { orgId, vaultId, version: row.vault_key_version },
+          { provider: row.key_provider, rootKeyId: row.root_key_id, wrappedKey: row.wrapped_key },
+          (vaultKey) => decryptSecretValue(vaultKey, envelope, aad),
+        );
+      } catch (err) {
+        if (err instanceof IntegrityError) {
+          // A ciphertext that does not belong to this row (moved, altered, or its key is
+          // wrong): refuse, loudly, and never return what a wrong key would produce.
+          logger.error(
+            { orgId, vaultId, secretId: row.secret_id, version: row.version },
+            'secret version failed its integrity check (ciphertext altered or moved between rows)',
+          );
+          throw new AppError('SECRET_INTEGRITY_FAILED', undefined, { cause: err });
+        }
+        throw err;
+      }
+      const value = Buffer.from(plaintext).toString('utf8');
+      plaintext.fill(0);
+      return { ...describe(row), version: row.version, value, version_created_at: row.version_created_at.toISOString() };
+    },
+
+    async list(principal, vaultId, opts) {
+      const prefix = normalisePathPrefix(opts.prefix);
+      if (prefix === undefined) throw new AppError('INVALID_SECRET_PATH', 'The prefix is not a valid secret path.');
+      if (!decide(principal, 'describe', { kind: 'vault', orgId: principal.orgId, vaultId }).allow) throw notFound();
+      const afterPath = opts.cursor === undefined ? undefined : pathOfCursor(opts.cursor);
+      const rows = await withTenantTx(principal.orgId, async (tx) => {
+        if (!(await findCurrentVaultKey(tx, vaultId))) throw notFound();
+        return listSecrets(tx, vaultId, { prefix, afterPath, limit: opts.limit + 1 });
+      });
+      const page = rows.slice(0, opts.limit);
+      const last = page.at(-1);
+      return {
+        secrets: page.map(describe),
+        next_cursor: rows.length > opts.limit && last ? cursorOf(last.path) : null,
+      };
+    },
+
+    async remove(principal, vaultId, rawPath) {
+      const path = canonicalPath(rawPath);
+      authorize(principal, 'delete', vaultId, path);
+      const deleted = await withTenantTx(principal.orgId, (tx) => softDeleteSecret(tx, vaultId, path, actorOf(principal)));
+      if (!deleted) throw notFound();
+    },
+
+    async destroyVersion(principal, vaultId, rawPath, version) {
+      const path = canonicalPath(rawPath);
+      authorize(principal, 'delete', vaultId, path);
+      const outcome = await withTenantTx(principal.orgId, (tx) => destroyVersion(tx, vaultId, path, version));
+      if (outcome === 'missing') throw notFound();
+    },
+  };
+}
+
+function checkPrecondition(secret: SecretRow, precondition: WritePrecondition): void {
+  const exists = secret.current_version > 0 && secret.deleted_at === null;
+  if (precondition.kind === 'absent' && exists) {
+    throw new AppError('VERSION_MISMATCH', 'The secret already exists (If-None-Match: *).');
+  }
+  if (precondition.kind === 'present' && !exists) {
+    throw new AppError('VERSION_MISMATCH', 'The secret does not exist (If-Match: *).');
+  }
+  if (precondition.kind === 'version' && (!exists || secret.current_version !== precondition.version)) {
+    throw new AppError('VERSION_MISMATCH', 'The secret is not at the version named in If-Match.');
+  }
+}

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** A vault or secret id in a URL. */
+export const uuidParam = z.uuid().describe('A UUID');
+
+const vaultName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
+
+export const createVaultBody = z
+  .object({
+    name: vaultName.describe('Unique (case-insensitively) within the org'),
+    description: z.string().max(1000).default(''),
+  })
+  .strict();
+export type CreateVaultInput = z.output<typeof createVaultBody>;
+
+export const vaultParams = z.object({ vaultId: uuidParam }).strict();
+
+export const deleteVaultQuery = z
+  .object({
+    force: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true')
+      .describe('Delete the vault even if it still holds secrets; they are destroyed with it'),
+  })
+  .strict();
+
+export const vaultResponse = z.object({
+  id: z.uuid(),
+  name: z.string(),
+  description: z.string(),
+  created_by: z.string(),
+  created_at: z.iso.datetime(),
+});
+export type VaultView = z.output<typeof vaultResponse>;
+
+export const vaultListResponse = z.object({ vaults: z.array(vaultResponse) });

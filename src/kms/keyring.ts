@@ -1,0 +1,87 @@
+import { randomKey, wipe } from '../crypto/aead.js';
+import { createKeyCache } from './key-cache.js';
+import { vaultKeyAad, type KeyProvider } from './provider.js';
+
+/** Names one version of one vault's key. */
+export interface VaultKeyRef {
+  orgId: string;
+  vaultId: string;
+  version: number;
+}
+
+/** A vault key as stored: wrapped by a root key of a provider. */
+export interface StoredVaultKey {
+  provider: string;
+  rootKeyId: string;
+  wrappedKey: Uint8Array;
+}
+
+/**
+ * The middle of the key hierarchy (SPEC §1, K2): makes vault keys, has the root-key provider
+ * wrap and unwrap them, and keeps unwrapped ones in a bounded, expiring cache so the hot read
+ * path does not call the KMS. Every call that may reach the KMS happens outside database
+ * transactions (STYLE: short transactions).
+ */
+export interface VaultKeyring {
+  /** A new random vault key, wrapped by the provider's current root key. */
+  createVaultKey(ref: VaultKeyRef): Promise<StoredVaultKey>;
+  /**
+   * Lends the plaintext vault key (from the cache, or unwrapped by the provider) to `use`, which
+   * must be synchronous and must not keep the key: it is wiped as soon as `use` returns.
+   */
+  useVaultKey<T>(ref: VaultKeyRef, stored: StoredVaultKey, use: (key: Uint8Array) => T): Promise<T>;
+  /** Drops a vault's keys from the cache (vault deleted). */
+  forgetVault(orgId: string, vaultId: string): void;
+  /** Wipes every cached key (seal, shutdown). */
+  wipeAll(): void;
+}
+
+/** Builds the keyring over a provider. */
+export function createVaultKeyring(opts: {
+  provider: KeyProvider;
+  cache: { maxEntries: number; ttlMs: number };
+}): VaultKeyring {
+  const { provider } = opts;
+  const cache = createKeyCache(opts.cache);
+  const cacheId = (ref: VaultKeyRef) => `${ref.orgId}/${ref.vaultId}/${ref.version}`;
+  return {
+    async createVaultKey(ref) {
+      const key = randomKey();
+      try {
+        const wrapped = await provider.wrap(key, vaultKeyAad(ref));
+        cache.set(cacheId(ref), key);
+        return { provider: provider.name, rootKeyId: wrapped.keyId, wrappedKey: wrapped.ciphertext };
+      } finally {
+        wipe(key);
+      }
+    },
+    async useVaultKey(ref, stored, use) {
+      const id = cacheId(ref);
+      // The cache hands out copies; ours is wiped as soon as `use` returns.
+      const cached = cache.get(id);
+      if (cached) {
+        try {
+          return use(cached);
+        } finally {
+          wipe(cached);
+        }
+      }
+      if (stored.provider !== provider.name) {
+        throw new Error(`vault key ${id} is wrapped by provider "${stored.provider}", but "${provider.name}" is configured`);
+      }
+      const key = await provider.unwrap({ keyId: stored.rootKeyId, ciphertext: stored.wrappedKey }, vaultKeyAad(ref));
+      try {
+        cache.set(id, key);
+        return use(key);
+      } finally {
+        wipe(key);
+      }
+    },
+    forgetVault(orgId, vaultId) {
+      cache.deleteWhere((id) => id.startsWith(`${orgId}/${vaultId}/`));
+    },
+    wipeAll() {
+      cache.clear();
+    },
+  };
+}
