@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { AdminConnection } from '../src/db/driver.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+
+// SPEC §1 "Tenant isolation in the database": every table with an org_id column must have
+// org_id first in its primary key, ENABLE + FORCE row-level security, and a policy on the
+// transaction's tenant for reads and writes. This test reads the catalogue, so a table added
+// by a later migration is checked without anyone remembering to add it here.
+
+let t: TestDatabase;
+before(async () => {
+  t = await createTestDatabase();
+});
+after(() => t.close());
+
+interface TenantTable {
+  table: string;
+  rls: boolean;
+  forced: boolean;
+  policies: number;
+  qual: string | null;
+  with_check: string | null;
+  first_pk_column: string | null;
+  owner: string;
+}
+
+/** Every table in public with an org_id column, and how it is protected. */
+async function tenantTables(c: AdminConnection): Promise<TenantTable[]> {
+  return c.query<TenantTable>(`
+    SELECT c.relname AS table, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+           (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
+           (SELECT string_agg(pg_get_expr(p.polqual, p.polrelid), ' ') FROM pg_policy p WHERE p.polrelid = c.oid) AS qual,
+           (SELECT string_agg(pg_get_expr(p.polwithcheck, p.polrelid), ' ') FROM pg_policy p WHERE p.polrelid = c.oid) AS with_check,
+           (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+             WHERE i.indrelid = c.oid AND i.indisprimary) AS first_pk_column,
+           pg_get_userbyid(c.relowner) AS owner
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+       AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped)
+     ORDER BY c.relname`);
+}
+
+/** What is wrong with a tenant table's protection; empty when nothing is. */
+function problemsOf(row: TenantTable): string[] {
+  const problems: string[] = [];
+  if (!row.rls) problems.push('row-level security is not enabled');
+  if (!row.forced) problems.push('row-level security is not forced');
+  if (row.policies === 0) problems.push('it has no policy');
+  if (!row.qual?.includes('current_org_id()')) problems.push('no policy filters reads on current_org_id()');
+  if (!row.with_check?.includes('current_org_id()')) problems.push('no policy checks writes on current_org_id()');
+  if (row.first_pk_column !== 'org_id') problems.push('org_id is not the first column of its primary key');
+  if (row.owner === 'strongroom_app') problems.push('it is owned by the runtime role');
+  return problems;
+}
+
+test('every table with an org_id column has forced row-level security, a tenant policy and org_id first in its key', async () => {
+  const tables = await t.superuser(tenantTables);
+  assert.ok(tables.length >= 6, `expected the foundation's tenant tables, found ${tables.map((r) => r.table).join(', ')}`);
+  const failures = tables.flatMap((row) => problemsOf(row).map((p) => `${row.table}: ${p}`));
+  assert.deepEqual(failures, []);
+});
+
+test('the coverage check catches a table that forgot row-level security', async () => {
+  await t.superuser(async (c) => {
+    await c.exec('CREATE TABLE forgetful (org_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (org_id, id))');
+    try {
+      const row = (await tenantTables(c)).find((r) => r.table === 'forgetful');
+      assert.ok(row);
+      assert.deepEqual(problemsOf(row), [
+        'row-level security is not enabled',
+        'row-level security is not forced',
+        'it has no policy',
+        'no policy filters reads on current_org_id()',
+        'no policy checks writes on current_org_id()',
+      ]);
+    } finally {
+      await c.exec('DROP TABLE forgetful');
+    }
+  });
+});
+
+test('the runtime role is no superuser, cannot bypass RLS, create roles or databases, and owns nothing', async () => {
+  const [role] = await t.superuser((c) =>
+    c.query<{ rolsuper: boolean; rolbypassrls: boolean; rolcreaterole: boolean; rolcreatedb: boolean; rolcanlogin: boolean; owned: number }>(
+      `SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolcanlogin,
+              (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owned
+         FROM pg_roles r WHERE rolname = 'strongroom_app'`,
+    ),
+  );
+  assert.deepEqual(role, { rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolcanlogin: false, owned: 0 });
+});
+
+test('the runtime role may not TRUNCATE any table (TRUNCATE is not subject to RLS) nor touch schema_migrations', async () => {
+  const rows = await t.superuser((c) =>
+    c.query<{ table: string; truncate: boolean }>(
+      `SELECT c.relname AS table, has_table_privilege('strongroom_app', c.oid, 'TRUNCATE') AS truncate
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')`,
+    ),
+  );
+  assert.ok(rows.length > 0);
+  assert.deepEqual(rows.filter((r) => r.truncate).map((r) => r.table), []);
+  const [migrations] = await t.superuser((c) =>
+    c.query<{ any: boolean }>(
+      `SELECT has_table_privilege('strongroom_app', 'schema_migrations', 'SELECT, INSERT, UPDATE, DELETE') AS any`,
+    ),
+  );
+  assert.equal(migrations?.any, false);
+});
+
+test('every table and function of the schema is owned by the owner role', async () => {
+  const rows = await t.superuser((c) =>
+    c.query<{ name: string; owner: string }>(
+      `SELECT c.relname AS name, pg_get_userbyid(c.relowner) AS owner
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'S')
+       UNION ALL
+       SELECT p.proname, pg_get_userbyid(p.proowner)
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public'`,
+    ),
+  );
+  assert.ok(rows.length > 0);
+  assert.deepEqual(rows.filter((r) => r.owner !== 'strongroom_owner'), []);
+});
