@@ -2,6 +2,12 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 
+const postgresUrl = z
+  .string()
+  .max(4096)
+  .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+  .refine((v) => URL.canParse(v), 'must be a valid URL (check the host, port and escaping of the password)');
+
 /**
  * Settings, by the environment variable that sets them. A JSON config file named by
  * STRONGROOM_CONFIG may set the same names; the environment wins over the file, and command
@@ -12,16 +18,8 @@ const settingsSchema = z
     HOST: z.string().min(1).max(255).default('127.0.0.1'),
     PORT: z.coerce.number().int().min(0).max(65535).default(8400),
     STRONGROOM_DATA_DIR: z.string().min(1).max(4096).default('.strongroom'),
-    DATABASE_URL: z
-      .string()
-      .max(4096)
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-      .optional(),
-    DATABASE_OWNER_URL: z
-      .string()
-      .max(4096)
-      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
-      .optional(),
+    DATABASE_URL: postgresUrl.optional(),
+    DATABASE_OWNER_URL: postgresUrl.optional(),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
     STRONGROOM_KEY_PROVIDER: z.enum(['local']).default('local'),
     STRONGROOM_ROOT_KEY_FILE: z.string().min(1).max(4096).optional(),

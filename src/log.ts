@@ -108,13 +108,22 @@ export function createLogger(opts: LoggerOptions): Logger {
       level: opts.level,
       base: { service: 'strongroom' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      serializers: { req: serializeRequest, res: serializeResponse, err: serializeError },
+      serializers: {
+        req: serializeRequest,
+        res: serializeResponse,
+        err: serializeError,
+        // pino builds `msg` itself (from an error's message, or %s/%j interpolation), after
+        // formatters.log has run: scrub it here too.
+        msg: (m: unknown) => (typeof m === 'string' ? scrubText(m) : m),
+      },
       formatters: {
         log: (record) => scrub(record) as Record<string, unknown>,
       },
       hooks: {
         logMethod(args, method) {
-          const scrubbed = args.map((a) => (typeof a === 'string' ? scrubText(a) : a)) as typeof args;
+          // The first argument is the merging object or the message; the rest are interpolated
+          // into the message, so each is scrubbed like a record.
+          const scrubbed = args.map((a, i) => (typeof a === 'string' ? scrubText(a) : i === 0 ? a : scrub(a))) as typeof args;
           method.apply(this, scrubbed);
         },
       },

@@ -50,7 +50,11 @@ function settingsStatement(settings: Readonly<Record<string, string>>): { sql: s
  * each transaction isolated without any locking of ours.
  */
 export async function openPglite(dataDir: string | undefined): Promise<Database> {
-  const db = dataDir === undefined ? new PGlite() : new PGlite(dataDir);
+  // PostgreSQL's default 128 MB of shared buffers is most of PGlite's resident memory; one
+  // embedded process needs far less (SPEC §3: idle RSS under 150 MB). The file system below
+  // still caches what the buffers do not hold.
+  const options = { postgresqlconf: 'shared_buffers = 16MB' };
+  const db = dataDir === undefined ? new PGlite(options) : new PGlite(dataDir, options);
   await db.waitReady;
   const adapt = (q: Pick<PGlite, 'query'>): Queryable => ({
     async query<R extends object>(sql: string, params: readonly unknown[] = []) {
