@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -19,7 +25,8 @@ import type { VaultKeyring } from './kms/keyring.js';
 import type { KeyProvider } from './kms/provider.js';
 import type { Logger } from './log.js';
 import { requireAuthentication } from './plugins/authn.js';
-import { registerProblemHandlers } from './plugins/problem.js';
+import { registerProblemHandlers, sendProblem } from './plugins/problem.js';
+import { AppError } from './errors.js';
 
 /** What the app is built from; `main` makes these from config, tests make their own. */
 export interface AppDeps {
@@ -34,6 +41,15 @@ export interface AppDeps {
 export const BODY_LIMIT_BYTES = 512 * 1024;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** Headers on every answer. */
+function setResponseHeaders(request: FastifyRequest, reply: FastifyReply): void {
+  void reply.header('x-request-id', request.id);
+  void reply.header('x-content-type-options', 'nosniff');
+  void reply.header('referrer-policy', 'no-referrer');
+  // API answers may carry secret values: never store them in any cache.
+  if (request.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store');
+}
 
 /**
  * Builds the HTTP app: plugins in a fixed order (request ids, problem errors, OpenAPI), then the
@@ -54,19 +70,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { maxParamLength: 2048, ignoreDuplicateSlashes: false },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // A malformed %-escape or an over-long URL parameter is refused before routing, where the
+    // error handler and hooks do not run: answer with a problem here.
+    frameworkErrors: (err, request, reply) => {
+      setResponseHeaders(request, reply);
+      const detail =
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'A part of the URL is too long.' : 'The URL is not valid (check its %-escapes).';
+      return sendProblem(request, reply, new AppError('VALIDATION_FAILED', detail));
+    },
   });
+  // JSON only: a text/plain body is 415, like any other media type.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
   registerProblemHandlers(app);
 
-  app.addHook('onSend', async (request, reply) => {
-    void reply.header('x-request-id', request.id);
-    void reply.header('x-content-type-options', 'nosniff');
-    void reply.header('referrer-policy', 'no-referrer');
-    // API answers may carry secret values: never store them in any cache.
-    if (request.url.startsWith('/v1/')) void reply.header('cache-control', 'no-store');
-  });
+  app.addHook('onSend', async (request, reply) => setResponseHeaders(request, reply));
 
   await app.register(fastifySwagger, {
     openapi: {

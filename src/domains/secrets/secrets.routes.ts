@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { principalOf } from '../../plugins/authn.js';
+import { noQuery } from '../../schemas.js';
 import type { SecretService, WritePrecondition } from './secrets.service.js';
 import {
   deleteSecretQuery,
@@ -71,6 +72,7 @@ export function registerSecretRoutes(app: FastifyInstance, secrets: SecretServic
       summary: 'Write a new version of a secret',
       description: 'Every write is a new version. If-Match: "N" writes only if N is the current version; If-None-Match: * only if the secret does not exist.',
       params: secretParams,
+      querystring: noQuery,
       headers: putSecretHeaders,
       body: putSecretBody,
       response: { 200: secretDescription, 201: secretDescription },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isWellFormed, text, timestamp } from '../../schemas.js';
 
 /** Largest secret value, in UTF-8 bytes. Big enough for a PEM bundle or an env file. */
 export const MAX_VALUE_BYTES = 64 * 1024;
@@ -29,7 +30,7 @@ const metadataKey = z
   .min(1)
   .max(64)
   .regex(/^[A-Za-z0-9_.:-]+$/, 'metadata keys hold only letters, digits and _ . : -');
-const metadataValue = z.union([z.string().max(1024), z.number(), z.boolean(), z.null()]);
+const metadataValue = z.union([text(1024), z.number(), z.boolean(), z.null()]);
 
 /** Free-form, non-secret labels of a secret: small and flat, never a place for values. */
 export const metadataSchema = z
@@ -41,12 +42,13 @@ export const putSecretBody = z
     value: z
       .string()
       .max(MAX_VALUE_BYTES)
+      .refine(isWellFormed, 'must be valid Unicode text (no lone surrogates): it could not be stored unchanged')
       .refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_VALUE_BYTES, { message: `at most ${MAX_VALUE_BYTES} bytes` })
       .describe('The secret value. Returned only by a read of the secret, never listed.'),
     type: z.enum(secretTypes).default('other'),
     tier: z.enum(tiers).default('P1'),
     metadata: metadataSchema.default({}),
-    expires_at: z.iso.datetime({ offset: true }).nullable().optional().describe('After this time reads answer 410'),
+    expires_at: timestamp.nullable().optional().describe('After this time reads answer 410'),
   })
   .strict();
 export type PutSecretInput = z.output<typeof putSecretBody>;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { principalOf } from '../../plugins/authn.js';
+import { noQuery } from '../../schemas.js';
 import type { VaultService } from './vaults.service.js';
 import { createVaultBody, deleteVaultQuery, vaultListResponse, vaultParams, vaultResponse } from './vaults.types.js';
 
@@ -13,17 +14,17 @@ export function registerVaultRoutes(app: FastifyInstance, vaults: VaultService):
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post('/v1/vaults', {
-    schema: { tags, security, summary: 'Create a vault', body: createVaultBody, response: { 201: vaultResponse } },
+    schema: { tags, security, summary: 'Create a vault', querystring: noQuery, body: createVaultBody, response: { 201: vaultResponse } },
     handler: async (request, reply) => reply.code(201).send(await vaults.create(principalOf(request), request.body)),
   });
 
   r.get('/v1/vaults', {
-    schema: { tags, security, summary: 'List the vaults of the org', response: { 200: vaultListResponse } },
+    schema: { tags, security, summary: 'List the vaults of the org', querystring: noQuery, response: { 200: vaultListResponse } },
     handler: async (request) => ({ vaults: await vaults.list(principalOf(request)) }),
   });
 
   r.get('/v1/vaults/:vaultId', {
-    schema: { tags, security, summary: 'Describe a vault', params: vaultParams, response: { 200: vaultResponse } },
+    schema: { tags, security, summary: 'Describe a vault', params: vaultParams, querystring: noQuery, response: { 200: vaultResponse } },
     handler: async (request) => vaults.get(principalOf(request), request.params.vaultId),
   });
 

@@ -1,19 +1,13 @@
 import { z } from 'zod';
+import { name, text } from '../../schemas.js';
 
 /** A vault or secret id in a URL. */
 export const uuidParam = z.uuid().describe('A UUID');
 
-const vaultName = z
-  .string()
-  .trim()
-  .min(1)
-  .max(100)
-  .regex(/^[^\p{Cc}]+$/u, 'must not contain control characters');
-
 export const createVaultBody = z
   .object({
-    name: vaultName.describe('Unique (case-insensitively) within the org'),
-    description: z.string().max(1000).default(''),
+    name: name(100).describe('Unique (case-insensitively) within the org'),
+    description: text(1000).default(''),
   })
   .strict();
 export type CreateVaultInput = z.output<typeof createVaultBody>;
