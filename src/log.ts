@@ -67,10 +67,19 @@ export function scrub(value: unknown, depth = 0): unknown {
 function serializeRequest(req: { method?: string; url?: string; routeOptions?: { url?: string } }): Record<string, unknown> {
   return {
     method: req.method,
-    // The route pattern, plus the path with the query string cut off (it may carry values).
+    // The route pattern, plus the path with the query string cut off (it may carry values),
+    // decoded first so an escaped e-mail address (%40) is scrubbed like a plain one.
     route: req.routeOptions?.url,
-    path: scrubText((req.url ?? '').split('?')[0] ?? ''),
+    path: scrubText(decodePath((req.url ?? '').split('?')[0] ?? '')),
   };
+}
+
+function decodePath(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 function serializeResponse(res: { statusCode?: number }): Record<string, unknown> {

@@ -23,15 +23,23 @@ export function text(max: number) {
     .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'must not contain control characters');
 }
 
-/** A one-line name: trimmed, 1 to `max` characters, no control characters at all. */
+/**
+ * A one-line name: NFC, trimmed, 1 to `max` characters, no control characters at all. NFC so
+ * that two spellings of one name are one name (uniqueness is by lower-cased text).
+ */
 export function name(max: number) {
   return z
     .string()
-    .trim()
-    .min(1)
-    .max(max)
+    .max(max * 4)
     .refine(isWellFormed, 'must be valid Unicode text (no lone surrogates)')
-    .refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters');
+    .transform((s) => s.normalize('NFC').trim())
+    .pipe(
+      z
+        .string()
+        .min(1)
+        .max(max)
+        .refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters'),
+    );
 }
 
 const EARLIEST = Date.UTC(1970, 0, 1);

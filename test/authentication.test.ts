@@ -84,3 +84,17 @@ test('health, readiness and the OpenAPI document need no token', async () => {
   const doc = await t.app.inject({ method: 'GET', url: '/v1/openapi.json' });
   assert.equal(doc.statusCode, 200);
 });
+
+test('readiness answers 503 and says which part is down when the database is gone', async () => {
+  const other = await createTestApp();
+  try {
+    await other.database.db.close();
+    const res = await other.app.inject({ method: 'GET', url: '/readyz' });
+    assert.equal(res.statusCode, 503);
+    assert.equal(res.json().status, 'unavailable');
+    assert.equal(res.json().database.ok, false);
+    assert.equal(res.json().key_provider.ok, true);
+  } finally {
+    await other.close();
+  }
+});

@@ -261,8 +261,8 @@ describe('a canary secret through every flow', () => {
       ['the canary as a cursor', orgA.token, { method: 'GET', url: `/v1/vaults/${vaultId}/secrets?cursor=${CANARY}` }],
       ['the canary in a vault body', orgA.token, { method: 'POST', url: '/v1/vaults', ...json({ name: 'x', secret: CANARY }) }],
       ['the canary as a vault name that is too long', orgA.token, { method: 'POST', url: '/v1/vaults', ...json({ name: CANARY.repeat(3) }) }],
-      // These two reach the database today and fail there (see bad-input.test.ts); the log of
-      // the failure must still not carry the value.
+      // Both once reached the database and failed there; they are refused at validation now,
+      // and neither the refusal nor its log may carry the value.
       ['a NUL in metadata', orgA.token, { method: 'PUT', url: secretUrl(), ...json({ value: CANARY, metadata: { note: 'a\u0000b' } }) }],
       ['an expiry in year 0', orgA.token, { method: 'PUT', url: secretUrl(), ...json({ value: CANARY, expires_at: '0000-01-01T00:00:00Z' }) }],
     ];

@@ -4,8 +4,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, describe, test } from 'node:test';
-import { createEmptyServerDatabase, serverUrl } from './support/database.js';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { loadMigrations } from '../src/db/migrate.js';
+import { createEmptyServerDatabase, serverUrl, withServer, withServerDatabase } from './support/database.js';
 
 // Compiled to dist/test/cli.test.js: the repository root is two levels up.
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -424,6 +426,100 @@ if (serverUrl) {
       for (const server of servers.splice(0)) {
         assert.deepEqual(await server.stop(), { code: 0, signal: null }, server.stderr());
       }
+    });
+
+    test('several migrate processes at once apply each migration exactly once', async (t) => {
+      const database = await createEmptyServerDatabase();
+      t.after(() => database.drop());
+      const env = cleanEnv({ DATABASE_URL: database.url });
+      const runs = await Promise.all([1, 2, 3].map(() => runCli(['migrate', '--data-dir', freshDataDir()], env)));
+      for (const r of runs) assert.equal(r.code, 0, describeResult(r));
+      assert.equal(runs.filter((r) => /applied 0001_foundation/.test(r.stdout)).length, 1, runs.map((r) => r.stdout).join(''));
+      const rows = await withServerDatabase(database.url, (c) => c.query('SELECT id FROM schema_migrations ORDER BY id'));
+      assert.deepEqual(rows.rows.map((r: { id: string }) => r.id), (await loadMigrations()).map((m) => m.id));
+    });
+
+    describe('a production login that is only a member of strongroom_app', () => {
+      const login = `sr_api_${process.pid}_${Date.now().toString(36)}`;
+      const password = 'api-login-password';
+      let database: { url: string; drop(): Promise<void> };
+      let apiUrl: string;
+      let adminEnv: NodeJS.ProcessEnv;
+
+      before(async () => {
+        database = await createEmptyServerDatabase();
+        adminEnv = cleanEnv({ DATABASE_URL: database.url });
+        const migrated = await runCli(['migrate', '--data-dir', freshDataDir()], adminEnv);
+        assert.equal(migrated.code, 0, describeResult(migrated));
+        await withServer((c) => c.query(`CREATE ROLE ${login} LOGIN NOINHERIT PASSWORD '${password}'`));
+        const url = new URL(database.url);
+        url.username = login;
+        url.password = password;
+        apiUrl = url.toString();
+      });
+      after(async () => {
+        await database.drop();
+        await withServer((c) => c.query(`DROP ROLE IF EXISTS ${login}`));
+      });
+
+      test('is refused at start until it is granted strongroom_app, with a message saying so', async () => {
+        const r = await runCli(['serve', '--port', '0', '--data-dir', freshDataDir()], cleanEnv({ DATABASE_URL: apiUrl }));
+        assert.notEqual(r.code, 0, describeResult(r));
+        assert.match(r.stderr, /GRANT strongroom_app TO/);
+        assert.ok(!r.stderr.includes(password));
+      });
+
+      test('serves without migrating or warning once granted, and cannot become the owner or read tables itself', async (t) => {
+        await withServer((c) => c.query(`GRANT strongroom_app TO ${login}`));
+        const dataDir = freshDataDir();
+        const org = await bootstrapOrg('Api Login Org', ['--data-dir', dataDir], adminEnv);
+        const server = await startServer(['--data-dir', dataDir], cleanEnv({ DATABASE_URL: apiUrl }));
+        t.after(() => server.stop());
+        assert.match(server.database, /^PostgreSQL at /);
+        const created = await call(server, 'POST', '/v1/vaults', { token: org.token, body: { name: 'via-api-login' } });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        assert.doesNotMatch(server.stdout() + server.stderr(), /superuser, bypasses row-level security/);
+
+        // The login itself: no privileges of its own (NOINHERIT), no way to the owner role.
+        const probe = new pg.Client({ connectionString: apiUrl });
+        await probe.connect();
+        try {
+          await assert.rejects(probe.query('SELECT count(*) FROM secrets'), (e: { code?: string }) => e.code === '42501');
+          await assert.rejects(probe.query('SET ROLE strongroom_owner'), (e: { code?: string }) => e.code === '42501');
+          await probe.query('SET ROLE strongroom_app');
+          await assert.rejects(probe.query('DROP POLICY tenant_isolation ON secrets'), (e: { code?: string }) => e.code === '42501');
+          const { rows } = await probe.query('SELECT count(*)::int AS n FROM secrets');
+          assert.equal(rows[0].n, 0, 'no tenant set, no rows');
+        } finally {
+          await probe.end();
+        }
+      });
+
+      test('on a database that needs migrations, says to migrate with an owner login instead of failing obscurely', async (t) => {
+        const fresh = await createEmptyServerDatabase();
+        t.after(() => fresh.drop());
+        const url = new URL(fresh.url);
+        url.username = login;
+        url.password = password;
+        const r = await runCli(['serve', '--port', '0', '--data-dir', freshDataDir()], cleanEnv({ DATABASE_URL: url.toString() }));
+        assert.notEqual(r.code, 0, describeResult(r));
+        assert.match(r.stderr, /needs migrations \(0001_foundation\.sql/);
+        assert.match(r.stderr, /DATABASE_OWNER_URL/);
+        // With an owner login for migrations, the same server starts.
+        const server = await startServer(['--data-dir', freshDataDir()], cleanEnv({ DATABASE_URL: url.toString(), DATABASE_OWNER_URL: fresh.url }));
+        t.after(() => server.stop());
+        assert.equal((await call(server, 'GET', '/readyz')).status, 200);
+      });
+    });
+
+    test('warns at start when the DATABASE_URL login is a superuser', async (t) => {
+      const database = await createEmptyServerDatabase();
+      t.after(() => database.drop());
+      const server = await startServer(['--data-dir', freshDataDir()], cleanEnv({ DATABASE_URL: database.url }));
+      t.after(() => server.stop());
+      const [row] = (await withServerDatabase(database.url, (c) => c.query('SELECT rolsuper FROM pg_roles WHERE rolname = current_user'))).rows;
+      if (row.rolsuper) assert.match(server.stdout(), /superuser, bypasses row-level security or can become strongroom_owner/);
+      else assert.doesNotMatch(server.stdout(), /superuser, bypasses/);
     });
 
     test('never prints the DATABASE_URL password on start', async (t) => {

@@ -67,7 +67,7 @@ test('the matrix covers every authenticated route of the API', async () => {
   };
   const routes = Object.entries(doc.paths)
     .filter(([path]) => path.startsWith('/v1/'))
-    .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path.replace('{*}', '{*}')}`));
+    .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
   const covered = new Set([...cases.map((c) => c.route), ...collectionRoutes]);
   const normalise = (r: string) => r.replace(/\{\*\}|\*$/, '{*}');
   assert.deepEqual(routes.map(normalise).filter((r) => !covered.has(r)), []);

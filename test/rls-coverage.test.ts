@@ -18,9 +18,7 @@ interface TenantTable {
   table: string;
   rls: boolean;
   forced: boolean;
-  policies: number;
-  qual: string | null;
-  with_check: string | null;
+  policies: { permissive: boolean; command: string; roles: string; qual: string | null; with_check: string | null }[];
   first_pk_column: string | null;
   owner: string;
 }
@@ -29,9 +27,10 @@ interface TenantTable {
 async function tenantTables(c: AdminConnection): Promise<TenantTable[]> {
   return c.query<TenantTable>(`
     SELECT c.relname AS table, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
-           (SELECT count(*)::int FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
-           (SELECT string_agg(pg_get_expr(p.polqual, p.polrelid), ' ') FROM pg_policy p WHERE p.polrelid = c.oid) AS qual,
-           (SELECT string_agg(pg_get_expr(p.polwithcheck, p.polrelid), ' ') FROM pg_policy p WHERE p.polrelid = c.oid) AS with_check,
+           (SELECT COALESCE(json_agg(json_build_object(
+                     'permissive', p.polpermissive, 'command', p.polcmd, 'roles', p.polroles::text,
+                     'qual', pg_get_expr(p.polqual, p.polrelid), 'with_check', pg_get_expr(p.polwithcheck, p.polrelid))), '[]')
+              FROM pg_policy p WHERE p.polrelid = c.oid) AS policies,
            (SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
              WHERE i.indrelid = c.oid AND i.indisprimary) AS first_pk_column,
            pg_get_userbyid(c.relowner) AS owner
@@ -41,14 +40,26 @@ async function tenantTables(c: AdminConnection): Promise<TenantTable[]> {
      ORDER BY c.relname`);
 }
 
-/** What is wrong with a tenant table's protection; empty when nothing is. */
+const TENANT_CHECK = '(org_id = current_org_id())';
+
+/**
+ * What is wrong with a tenant table's protection; empty when nothing is. Exactly one policy is
+ * allowed, permissive, for every command and every role, reading and writing exactly
+ * `org_id = current_org_id()`: permissive policies are OR-ed, so any second one (or an
+ * `OR true`) would widen what a tenant sees.
+ */
 function problemsOf(row: TenantTable): string[] {
   const problems: string[] = [];
   if (!row.rls) problems.push('row-level security is not enabled');
   if (!row.forced) problems.push('row-level security is not forced');
-  if (row.policies === 0) problems.push('it has no policy');
-  if (!row.qual?.includes('current_org_id()')) problems.push('no policy filters reads on current_org_id()');
-  if (!row.with_check?.includes('current_org_id()')) problems.push('no policy checks writes on current_org_id()');
+  if (row.policies.length === 0) problems.push('it has no policy');
+  if (row.policies.length > 1) problems.push(`it has ${row.policies.length} policies, not exactly one`);
+  const [p] = row.policies;
+  if (p && !(p.permissive && p.command === '*' && p.roles === '{0}')) {
+    problems.push('its policy is not one permissive policy for all commands and all roles');
+  }
+  if (p?.qual !== TENANT_CHECK) problems.push(`its policy does not filter reads on exactly ${TENANT_CHECK}`);
+  if (p?.with_check !== TENANT_CHECK) problems.push(`its policy does not check writes on exactly ${TENANT_CHECK}`);
   if (row.first_pk_column !== 'org_id') problems.push('org_id is not the first column of its primary key');
   if (row.owner === 'strongroom_app') problems.push('it is owned by the runtime role');
   return problems;
@@ -71,11 +82,34 @@ test('the coverage check catches a table that forgot row-level security', async 
         'row-level security is not enabled',
         'row-level security is not forced',
         'it has no policy',
-        'no policy filters reads on current_org_id()',
-        'no policy checks writes on current_org_id()',
+        `its policy does not filter reads on exactly ${TENANT_CHECK}`,
+        `its policy does not check writes on exactly ${TENANT_CHECK}`,
       ]);
     } finally {
       await c.exec('DROP TABLE forgetful');
+    }
+  });
+});
+
+test('the coverage check catches a second permissive policy and a widened one', async () => {
+  await t.superuser(async (c) => {
+    await c.exec(`
+      CREATE TABLE widened (org_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (org_id, id));
+      ALTER TABLE widened ENABLE ROW LEVEL SECURITY; ALTER TABLE widened FORCE ROW LEVEL SECURITY;
+      CREATE POLICY tenant_isolation ON widened USING (org_id = current_org_id() OR true) WITH CHECK (org_id = current_org_id());
+      CREATE TABLE doubled (org_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (org_id, id));
+      ALTER TABLE doubled ENABLE ROW LEVEL SECURITY; ALTER TABLE doubled FORCE ROW LEVEL SECURITY;
+      CREATE POLICY tenant_isolation ON doubled USING (org_id = current_org_id()) WITH CHECK (org_id = current_org_id());
+      CREATE POLICY everyone_reads ON doubled FOR SELECT USING (true);`);
+    try {
+      const rows = await tenantTables(c);
+      const widened = rows.find((r) => r.table === 'widened');
+      const doubled = rows.find((r) => r.table === 'doubled');
+      assert.ok(widened && doubled);
+      assert.deepEqual(problemsOf(widened), [`its policy does not filter reads on exactly ${TENANT_CHECK}`]);
+      assert.deepEqual(problemsOf(doubled), ['it has 2 policies, not exactly one']);
+    } finally {
+      await c.exec('DROP TABLE widened; DROP TABLE doubled;');
     }
   });
 });
@@ -91,7 +125,7 @@ test('the runtime role is no superuser, cannot bypass RLS, create roles or datab
   assert.deepEqual(role, { rolsuper: false, rolbypassrls: false, rolcreaterole: false, rolcreatedb: false, rolcanlogin: false, owned: 0 });
 });
 
-test('the runtime role may not TRUNCATE any table (TRUNCATE is not subject to RLS) nor touch schema_migrations', async () => {
+test('the runtime role may not TRUNCATE any table (TRUNCATE is not subject to RLS) nor change schema_migrations', async () => {
   const rows = await t.superuser((c) =>
     c.query<{ table: string; truncate: boolean }>(
       `SELECT c.relname AS table, has_table_privilege('strongroom_app', c.oid, 'TRUNCATE') AS truncate
@@ -103,7 +137,7 @@ test('the runtime role may not TRUNCATE any table (TRUNCATE is not subject to RL
   assert.deepEqual(rows.filter((r) => r.truncate).map((r) => r.table), []);
   const [migrations] = await t.superuser((c) =>
     c.query<{ any: boolean }>(
-      `SELECT has_table_privilege('strongroom_app', 'schema_migrations', 'SELECT, INSERT, UPDATE, DELETE') AS any`,
+      `SELECT has_table_privilege('strongroom_app', 'schema_migrations', 'INSERT, UPDATE, DELETE') AS any`,
     ),
   );
   assert.equal(migrations?.any, false);

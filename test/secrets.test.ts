@@ -239,3 +239,56 @@ describe('ciphertext integrity', () => {
     assert.equal(res.json().code, 'SECRET_INTEGRITY_FAILED');
   });
 });
+
+describe('listing under any database collation', () => {
+  test('pages through paths that collations order differently without skipping or repeating any', async () => {
+    // On a database whose collation ignores punctuation and case (ICU en-US), "a-b", "aB" and
+    // "a_b" sort differently than byte order; the cursor and the order must still agree.
+    const icu = await createTestApp({ icuLocale: 'en-US' });
+    try {
+      const o = await icu.createOrg();
+      const v = await createVault(icu, o);
+      const paths = ['a-b', 'aB', 'a_b', 'A', 'b', 'a.b', 'ab', 'a:b', 'Ab', 'a~b', 'a@b'];
+      for (const p of paths) await putSecret(icu, o, v, p, { value: 'x' });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = cursor === null ? '?limit=2' : `?limit=2&cursor=${cursor}`;
+        const page = await icu.call(o.token, { method: 'GET', url: `/v1/vaults/${v}/secrets${query}` });
+        assert.equal(page.statusCode, 200);
+        seen.push(...page.json().secrets.map((s: { path: string }) => s.path));
+        cursor = page.json().next_cursor;
+      } while (cursor !== null);
+      const expected = paths.map((p) => `/${p}`).sort((x, y) => (Buffer.compare(Buffer.from(x), Buffer.from(y))));
+      assert.deepEqual(seen, expected);
+    } finally {
+      await icu.close();
+    }
+  });
+});
+
+describe('preconditions are strict', () => {
+  test('weak, unquoted or malformed entity tags and non-decimal versions answer 400', async () => {
+    await putSecret(t, org, vaultId, 'strict/key', { value: 'a' });
+    for (const tag of ['W/"1"', '1', '"1', '"01"', '"0"', '"1", "2"']) {
+      const res = await t.call(org.token, { method: 'PUT', url: url('strict/key'), headers: { 'if-match': tag }, payload: { value: 'b' } });
+      assert.equal(res.statusCode, 400, tag);
+      assert.equal(res.json().code, 'INVALID_PRECONDITION', tag);
+    }
+    for (const version of ['0x1', '1e0', '+1', '01', '1.0']) {
+      const res = await t.call(org.token, { method: 'GET', url: url('strict/key', `?version=${encodeURIComponent(version)}`) });
+      assert.equal(res.statusCode, 400, version);
+    }
+    const read = await t.call(org.token, { method: 'GET', url: url('strict/key') });
+    assert.equal(read.json().value, 'a');
+    assert.equal(read.json().version, 1);
+  });
+
+  test('If-Match: * writes only a secret that exists', async () => {
+    const missing = await t.call(org.token, { method: 'PUT', url: url('star/key'), headers: { 'if-match': '*' }, payload: { value: 'a' } });
+    assert.equal(missing.statusCode, 412);
+    await putSecret(t, org, vaultId, 'star/key', { value: 'a' });
+    const present = await t.call(org.token, { method: 'PUT', url: url('star/key'), headers: { 'if-match': '*' }, payload: { value: 'b' } });
+    assert.equal(present.statusCode, 200);
+  });
+});

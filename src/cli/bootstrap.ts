@@ -1,9 +1,8 @@
 import type { Config } from '../config.js';
-import { runMigrations } from '../db/migrate.js';
 import { createTenantTx } from '../db/tenant.js';
 import { bootstrapOrg } from '../domains/orgs/orgs.service.js';
 import type { Logger } from '../log.js';
-import { openConfiguredDatabase } from '../runtime.js';
+import { ensureSchema, openConfiguredDatabase } from '../runtime.js';
 
 /**
  * `strongroom bootstrap --org NAME`: creates an org and its root token, printed once. Works on
@@ -12,7 +11,7 @@ import { openConfiguredDatabase } from '../runtime.js';
 export async function bootstrap(config: Config, logger: Logger, opts: { org: string; json: boolean }): Promise<void> {
   const database = await openConfiguredDatabase(config, 'bootstrap', logger);
   try {
-    await runMigrations(database.db);
+    await ensureSchema(database, logger);
     const org = await bootstrapOrg({ withTenantTx: createTenantTx(database.db) }, opts.org);
     if (opts.json) {
       process.stdout.write(`${JSON.stringify({ orgId: org.orgId, token: org.token })}\n`);

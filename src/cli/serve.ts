@@ -1,8 +1,7 @@
 import { buildApp } from '../app.js';
 import type { Config } from '../config.js';
-import { runMigrations } from '../db/migrate.js';
 import type { Logger } from '../log.js';
-import { createConfiguredKeyring, openConfiguredDatabase, openConfiguredKeyProvider } from '../runtime.js';
+import { createConfiguredKeyring, ensureSchema, openConfiguredDatabase, openConfiguredKeyProvider } from '../runtime.js';
 
 /**
  * `strongroom serve`: opens the database (migrating it), the key provider, and listens.
@@ -12,8 +11,7 @@ export async function serve(config: Config, logger: Logger, version: string): Pr
   const database = await openConfiguredDatabase(config, 'serve', logger);
   let provider: Awaited<ReturnType<typeof openConfiguredKeyProvider>> | undefined;
   try {
-    const report = await runMigrations(database.db);
-    if (report.applied.length > 0) logger.info({ applied: report.applied }, 'database migrated');
+    await ensureSchema(database, logger);
     provider = await openConfiguredKeyProvider(config, logger);
     const keyring = createConfiguredKeyring(config, provider);
     const app = await buildApp({ db: database.db, keyProvider: provider, keyring, logger, version });

@@ -103,6 +103,16 @@ describe('lockDataDir', () => {
     assert.equal(existsSync(l.path), false);
   });
 
+  test('takes over a lock naming our own pid that this process does not hold (a restart reusing the pid)', () => {
+    // In a container the restarted server is pid 1 again: the old lock names a live pid, ours.
+    const dir = freshDir();
+    writeRecord(dir, { pid: process.pid, host: hostname(), nonce: 'previous-life', command: 'serve', since: '2026-01-01T00:00:00.000Z' });
+    const l = lock(dir);
+    assert.notEqual(readRecord(dir).nonce, 'previous-life');
+    assert.throws(() => lock(dir), DataDirLockedError, 'a lock this process does hold is still refused');
+    l.release();
+  });
+
   test('never takes over a lock from another host, even when its pid is not running here', () => {
     const dir = freshDir();
     const pid = deadPid();

@@ -28,6 +28,8 @@ export interface DataDirLock {
 }
 
 const LOCK_FILE = 'strongroom.lock';
+/** Nonces of the locks this process holds: a lock with our pid but another nonce is stale. */
+const heldNonces = new Set<string>();
 
 function isAlive(pid: number): boolean {
   try {
@@ -79,7 +81,11 @@ export function lockDataDir(dataDir: string, command: string): DataDirLock {
         undefined,
       );
     }
-    if (holder.host !== mine.host || isAlive(holder.pid)) {
+    // After kill -9 in a container, the restarted server often has the same pid (1) and host:
+    // a lock naming our own pid that this process does not hold is a previous life's.
+    const ours = holder.pid === process.pid;
+    const live = ours ? heldNonces.has(holder.nonce) : isAlive(holder.pid);
+    if (holder.host !== mine.host || live) {
       throw new DataDirLockedError(
         `The data directory ${dataDir} is in use by another Strongroom process ` +
           `(pid ${holder.pid} on ${holder.host}, "${holder.command}" since ${holder.since}). ` +
@@ -117,10 +123,12 @@ function takeOverStale(path: string, stale: LockRecord): void {
 }
 
 function held(path: string, mine: LockRecord): DataDirLock {
+  heldNonces.add(mine.nonce);
   let released = false;
   const release = (): void => {
     if (released) return;
     released = true;
+    heldNonces.delete(mine.nonce);
     process.removeListener('exit', release);
     // Only remove the file if it is still ours.
     if (readRecord(path)?.nonce === mine.nonce) {

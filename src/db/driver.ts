@@ -154,7 +154,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       await pool.query('SELECT 1');
     },
     async close() {
-      await pool.end();
+      if (!pool.ended) await pool.end();
     },
   };
 }

@@ -8,9 +8,11 @@ const MIGRATION_FILE = /^(\d{4})_[a-z0-9_]+\.sql$/;
 const MIGRATION_LOCK = 0x5354524f; // "STRO"
 
 /**
- * The two roles, made idempotently as the login role before any migration. Creating a role
+ * The two roles, made idempotently by the migrating login before any migration. Creating a role
  * that another process has just created raises duplicate_object or unique_violation: both mean
- * "it exists now". A login role that is not a superuser is made a member so it can SET ROLE.
+ * "it exists now". A migrating login that is not a superuser is made a member of the owner role
+ * (it must SET ROLE to it) — and of nothing else: the runtime login is granted strongroom_app by
+ * the operator (docs/operations.md), so no one login needs to be both.
  */
 const ROLES_SQL = `
 DO $$
@@ -28,13 +30,25 @@ BEGIN
     END;
   END IF;
   IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
-    EXECUTE format('GRANT ${OWNER_ROLE}, ${RUNTIME_ROLE} TO %I', current_user);
+    EXECUTE format('GRANT ${OWNER_ROLE} TO %I', current_user);
   END IF;
 END
 $$;
 GRANT USAGE, CREATE ON SCHEMA public TO ${OWNER_ROLE};
 GRANT USAGE ON SCHEMA public TO ${RUNTIME_ROLE};
 `;
+
+/** The login of DATABASE_URL may not become the runtime role: the operator must grant it. */
+export class RuntimeRoleRefusedError extends Error {
+  constructor(cause: unknown) {
+    super(
+      `The DATABASE_URL login may not become ${RUNTIME_ROLE}. Grant it as a superuser: GRANT ${RUNTIME_ROLE} TO <login> ` +
+        '(docs/operations.md).',
+      { cause },
+    );
+    this.name = 'RuntimeRoleRefusedError';
+  }
+}
 
 /** A migration file shipped with the server. */
 export interface Migration {
@@ -62,6 +76,36 @@ export interface MigrationReport {
 }
 
 /**
+ * The migrations not applied yet, asked as the runtime role — which needs no privilege beyond
+ * its own, so a server whose login may not migrate can still tell whether it must. A database
+ * never migrated (no table, no role yet) has every migration pending. A migration that was
+ * applied and has since been edited is refused.
+ */
+export async function pendingMigrations(db: Database): Promise<Migration[]> {
+  const migrations = await loadMigrations();
+  let applied: { id: string; checksum: string }[];
+  try {
+    applied = await db.transaction({}, (q) => q.query<{ id: string; checksum: string }>('SELECT id, checksum FROM schema_migrations'));
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    // 42501: the role exists but this login may not become it — whatever the schema's state,
+    // that is the first thing to fix.
+    if (code === '42501') throw new RuntimeRoleRefusedError(err);
+    // 42P01: no such table; 22023 / 42704: no such role yet. A database never migrated.
+    if (code === '42P01' || code === '22023' || code === '42704') return migrations;
+    throw err;
+  }
+  const done = new Map(applied.map((r) => [r.id, r.checksum]));
+  for (const m of migrations) {
+    const checksum = done.get(m.id);
+    if (checksum !== undefined && checksum !== m.checksum) {
+      throw new Error(`migration ${m.name} was changed after it was applied; add a new migration instead`);
+    }
+  }
+  return migrations.filter((m) => !done.has(m.id));
+}
+
+/**
  * Brings the schema up to date: creates the roles, then applies each pending migration in its
  * own transaction as the owner role, under an advisory lock so several nodes starting at once
  * migrate exactly once. A migration that was applied and has since been edited is refused.
@@ -81,6 +125,7 @@ export async function runMigrations(db: Database): Promise<MigrationReport> {
           checksum text NOT NULL,
           applied_at timestamptz NOT NULL DEFAULT now()
         );
+        GRANT SELECT ON schema_migrations TO ${RUNTIME_ROLE};
         COMMIT;`);
       const done = new Map(
         (await conn.query<{ id: string; checksum: string }>('SELECT id, checksum FROM schema_migrations')).map((r) => [

@@ -26,10 +26,11 @@ export interface VaultKeyring {
   /** A new random vault key, wrapped by the provider's current root key. */
   createVaultKey(ref: VaultKeyRef): Promise<StoredVaultKey>;
   /**
-   * Lends the plaintext vault key (from the cache, or unwrapped by the provider) to `use`, which
-   * must be synchronous and must not keep the key: it is wiped as soon as `use` returns.
+   * Lends a private copy of the plaintext vault key (from the cache, or unwrapped by the
+   * provider before `use` is called) to `use`; the copy is wiped when `use` settles. `use` may
+   * open a transaction: the KMS call, if any, is over by then.
    */
-  useVaultKey<T>(ref: VaultKeyRef, stored: StoredVaultKey, use: (key: Uint8Array) => T): Promise<T>;
+  useVaultKey<T>(ref: VaultKeyRef, stored: StoredVaultKey, use: (key: Uint8Array) => T | Promise<T>): Promise<T>;
   /** Drops a vault's keys from the cache (vault deleted). */
   forgetVault(orgId: string, vaultId: string): void;
   /** Wipes every cached key (seal, shutdown). */
@@ -57,22 +58,17 @@ export function createVaultKeyring(opts: {
     },
     async useVaultKey(ref, stored, use) {
       const id = cacheId(ref);
-      // The cache hands out copies; ours is wiped as soon as `use` returns.
-      const cached = cache.get(id);
-      if (cached) {
-        try {
-          return use(cached);
-        } finally {
-          wipe(cached);
+      // The cache hands out copies and keeps its own on set: `key` is ours to wipe.
+      let key = cache.get(id);
+      if (!key) {
+        if (stored.provider !== provider.name) {
+          throw new Error(`vault key ${id} is wrapped by provider "${stored.provider}", but "${provider.name}" is configured`);
         }
-      }
-      if (stored.provider !== provider.name) {
-        throw new Error(`vault key ${id} is wrapped by provider "${stored.provider}", but "${provider.name}" is configured`);
-      }
-      const key = await provider.unwrap({ keyId: stored.rootKeyId, ciphertext: stored.wrappedKey }, vaultKeyAad(ref));
-      try {
+        key = await provider.unwrap({ keyId: stored.rootKeyId, ciphertext: stored.wrappedKey }, vaultKeyAad(ref));
         cache.set(id, key);
-        return use(key);
+      }
+      try {
+        return await use(key);
       } finally {
         wipe(key);
       }

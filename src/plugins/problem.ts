@@ -15,7 +15,7 @@ export interface Problem {
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
-/** A stable URI per code (RFC 9457 §3.1.1); docs/api-errors.md lists them. */
+/** A stable URI per code (RFC 9457 §3.1.1); the codes are the keys of `errorCatalogue`. */
 export function problemType(code: ErrorCode): string {
   return `urn:strongroom:problem:${code.toLowerCase().replace(/_/g, '-')}`;
 }

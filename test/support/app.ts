@@ -32,8 +32,8 @@ export interface TestApp {
 let orgCounter = 0;
 
 /** Builds a test app. `dataDir` puts PGlite's files on disk (the canary scan reads them). */
-export async function createTestApp(opts: { dataDir?: string } = {}): Promise<TestApp> {
-  const database = await createTestDatabase(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir });
+export async function createTestApp(opts: { dataDir?: string; icuLocale?: string } = {}): Promise<TestApp> {
+  const database = await createTestDatabase(opts);
   const keyDir = mkdtempSync(join(tmpdir(), 'sr-key-'));
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });

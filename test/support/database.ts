@@ -19,9 +19,10 @@ export const serverUrl: string | undefined = process.env.TEST_DATABASE_URL || un
 
 /**
  * A fresh, migrated database: in-memory PGlite (or PGlite in `dataDir`), or — when
- * TEST_DATABASE_URL is set — a new database on that server, dropped on close.
+ * TEST_DATABASE_URL is set — a new database on that server, dropped on close, with the ICU
+ * collation `icuLocale` when given (PGlite has only its default).
  */
-export async function createTestDatabase(opts: { dataDir?: string } = {}): Promise<TestDatabase> {
+export async function createTestDatabase(opts: { dataDir?: string; icuLocale?: string } = {}): Promise<TestDatabase> {
   if (serverUrl === undefined) {
     const db = await openPglite(opts.dataDir);
     await runMigrations(db);
@@ -34,7 +35,8 @@ export async function createTestDatabase(opts: { dataDir?: string } = {}): Promi
     };
   }
   const name = `sr_test_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withServer((c) => c.query(`CREATE DATABASE ${name}`));
+  const locale = opts.icuLocale === undefined ? '' : ` TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE '${opts.icuLocale.replace(/[^A-Za-z-]/g, '')}' LOCALE 'C.UTF-8'`;
+  await withServer((c) => c.query(`CREATE DATABASE ${name}${locale}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   const db = await openPostgres({ url: url.toString(), maxConnections: 5 });
@@ -55,6 +57,17 @@ export async function createTestDatabase(opts: { dataDir?: string } = {}): Promi
 export async function withServer<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   if (serverUrl === undefined) throw new Error('TEST_DATABASE_URL is not set');
   const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs `fn` on a superuser connection to one database of the test server. */
+export async function withServerDatabase<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await fn(client);

@@ -67,7 +67,8 @@ CREATE TABLE secrets (
   org_id           uuid NOT NULL,
   secret_id        uuid NOT NULL,
   vault_id         uuid NOT NULL,
-  path             text NOT NULL CHECK (octet_length(path) BETWEEN 2 AND 512),
+  -- "C": byte order, whatever the database's collation, so listing order and the cursor agree.
+  path             text COLLATE "C" NOT NULL CHECK (octet_length(path) BETWEEN 2 AND 512),
   type             text NOT NULL,
   tier             text NOT NULL CHECK (tier IN ('P0', 'P1', 'P2')),
   metadata         jsonb NOT NULL DEFAULT '{}'::jsonb,

@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { isUniqueViolation } from '../../db/errors.js';
 import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError } from '../../errors.js';
+import { name as nameSchema } from '../../schemas.js';
 import { generateToken } from '../tokens/tokens.fns.js';
 import { insertToken } from '../tokens/tokens.repo.js';
 import { insertOrg } from './orgs.repo.js';
+
+const orgName = nameSchema(100);
 
 /** What bootstrapping an org hands back, once. */
 export interface BootstrappedOrg {
@@ -19,10 +22,11 @@ export interface BootstrappedOrg {
  * how an operator starts before anyone can sign in). Org names are unique, whatever their case.
  */
 export async function bootstrapOrg(deps: { withTenantTx: WithTenantTx }, rawName: string): Promise<BootstrappedOrg> {
-  const name = rawName.normalize('NFC').trim();
-  if (name.length < 1 || name.length > 100 || /\p{Cc}/u.test(name)) {
-    throw new AppError('VALIDATION_FAILED', 'An org name is 1 to 100 characters with no control characters.');
+  const parsed = orgName.safeParse(rawName);
+  if (!parsed.success) {
+    throw new AppError('VALIDATION_FAILED', 'An org name is 1 to 100 characters of text with no control characters.');
   }
+  const name = parsed.data;
   const orgId = randomUUID();
   const issued = generateToken('root', orgId);
   try {

@@ -113,7 +113,7 @@ export async function listSecrets(
       WHERE s.org_id = $1 AND s.vault_id = $2 AND s.deleted_at IS NULL AND s.current_version > 0
         AND (s.path = $3 OR left(s.path, length($4)) = $4)
         AND ($5::text IS NULL OR s.path > $5)
-      ORDER BY s.path COLLATE "C"
+      ORDER BY s.path
       LIMIT $6`,
     [tx.orgId, vaultId, opts.prefix, under, opts.afterPath ?? null, opts.limit],
   );

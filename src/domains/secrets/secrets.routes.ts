@@ -19,7 +19,8 @@ import {
 
 const tags = ['secrets'];
 const security = [{ bearerAuth: [] }];
-const ETAG = /^(?:W\/)?"?(\d{1,10})"?$/;
+// RFC 9110 §13.1.1: If-Match compares strongly, so only a strong tag "N" can match.
+const ETAG = /^"([1-9]\d{0,9})"$/;
 
 /** Reads If-Match / If-None-Match into a write precondition (S3 optimistic concurrency). */
 export function parsePrecondition(headers: { 'if-match'?: string; 'if-none-match'?: string }): WritePrecondition {
@@ -37,7 +38,7 @@ export function parsePrecondition(headers: { 'if-match'?: string; 'if-none-match
   const match = ETAG.exec(ifMatch);
   const version = match ? Number(match[1]) : Number.NaN;
   if (!Number.isSafeInteger(version) || version < 1) {
-    throw new AppError('INVALID_PRECONDITION', 'If-Match takes a version number, e.g. "3", or *.');
+    throw new AppError('INVALID_PRECONDITION', 'If-Match takes a quoted version number, e.g. "3", or *.');
   }
   return { kind: 'version', version };
 }
@@ -109,7 +110,8 @@ export function registerSecretRoutes(app: FastifyInstance, secrets: SecretServic
       summary: 'Delete a secret, or destroy one version with ?version=N',
       description:
         'Without version: the secret is deleted (its versions are kept; writing the path again brings it back with a new version). ' +
-        'With version=N: that version\'s ciphertext is erased for good; reading it answers 410.',
+        'With version=N: that version\'s ciphertext is removed from the database for good and reading it answers 410 ' +
+        '(the bytes leave the disk as PostgreSQL vacuums and recycles its WAL, and backups keep them until they expire).',
       params: secretParams,
       querystring: deleteSecretQuery,
       response: { 204: z.null().describe('Done') },

@@ -107,18 +107,17 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
         const key = await withTenantTx(orgId, (tx) => findCurrentVaultKey(tx, vaultId));
         if (!key) throw notFound();
         const keyRef = { orgId, vaultId, version: key.version };
-        // 2. Unwrap it (cache or KMS) and, holding it only synchronously, write the version.
-        //    The secret row is locked, so the version number is ours; AES-GCM of at most 64 KiB
-        //    is the only work done while the lock is held.
+        // 2. Unwrap it (cache, or KMS before the transaction opens), then write the version. The
+        //    secret row is locked, so the version number is ours; AES-GCM of at most 64 KiB is
+        //    the only work done while the lock is held.
         const secretId = randomUUID();
-        const row = await withTenantTx(orgId, async (tx) => {
+        const row = await keyring.useVaultKey(keyRef, key, (vaultKey) =>
+          withTenantTx(orgId, async (tx) => {
           const secret = await lockOrCreateSecret(tx, { secretId, vaultId, path, type: input.type, tier: input.tier, actor });
           checkPrecondition(secret, precondition);
           const version = secret.current_version + 1;
           const aad = secretAad({ orgId, vaultId, secretId: secret.secret_id, version });
-          const envelope = await keyring.useVaultKey(keyRef, key, (vaultKey) =>
-            encryptSecretValue({ version: key.version, key: vaultKey }, plaintext, aad),
-          );
+          const envelope = encryptSecretValue({ version: key.version, key: vaultKey }, plaintext, aad);
           return appendVersion(tx, {
             secretId: secret.secret_id,
             version,
@@ -130,7 +129,8 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
             metadata: input.metadata,
             expiresAt: input.expires_at ?? null,
           });
-        });
+          }),
+        );
         return describe(row);
       } catch (err) {
         // The vault was deleted between the two transactions.
@@ -170,7 +170,8 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
         }
         throw err;
       }
-      const value = Buffer.from(plaintext).toString('utf8');
+      // A view, not a copy: the only plaintext buffer is the one wiped here.
+      const value = Buffer.from(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength).toString('utf8');
       plaintext.fill(0);
       return { ...describe(row), version: row.version, value, version_created_at: row.version_created_at.toISOString() };
     },

@@ -61,7 +61,12 @@ export const secretParams = z
   })
   .strict();
 
-const versionNumber = z.coerce.number().int().min(1).max(2_147_483_647);
+/** A version number as written in a query: plain decimal digits (no 0x2, 1e0, +3 or 03). */
+const versionNumber = z
+  .string()
+  .regex(/^[1-9]\d{0,9}$/, 'must be a version number (1, 2, …)')
+  .transform(Number)
+  .refine((n) => n <= 2_147_483_647, 'must be a version number (1, 2, …)');
 
 export const readSecretQuery = z.object({ version: versionNumber.optional() }).strict();
 export const deleteSecretQuery = z
@@ -82,7 +87,7 @@ export const listSecretsQuery = z
 
 export const putSecretHeaders = z
   .object({
-    'if-match': z.string().max(32).optional().describe('Write only if the current version is this one ("3" or W/"3")'),
+    'if-match': z.string().max(32).optional().describe('Write only if the current version is this one: "3" (quoted), or * if it exists'),
     'if-none-match': z.string().max(32).optional().describe('"*": write only if the secret does not exist yet'),
   })
   .loose();

@@ -48,6 +48,18 @@ export async function findVault(tx: TenantTx, vaultId: string): Promise<VaultRow
   return row;
 }
 
+/**
+ * Locks one vault of the org for the rest of the transaction. Writers of its secrets take a
+ * key-share lock on it (their foreign key), so they wait for, or are waited for by, the holder.
+ */
+export async function lockVault(tx: TenantTx, vaultId: string): Promise<VaultRow | undefined> {
+  const [row] = await tx.query<VaultRow>(
+    `SELECT ${VAULT_COLUMNS} FROM vaults WHERE org_id = $1 AND vault_id = $2 FOR UPDATE`,
+    [tx.orgId, vaultId],
+  );
+  return row;
+}
+
 /** A vault's current key, wrapped, with its version. */
 export async function findCurrentVaultKey(
   tx: TenantTx,

@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../errors.js';
 import type { VaultKeyring } from '../../kms/keyring.js';
 import { actorOf, decide, type Principal } from '../../policy/policy.js';
 import type { CreateVaultInput, VaultView } from './vaults.types.js';
-import { countLiveSecrets, deleteVault, findVault, insertVault, listVaults, type VaultRow } from './vaults.repo.js';
+import { countLiveSecrets, deleteVault, findVault, insertVault, listVaults, lockVault, type VaultRow } from './vaults.repo.js';
 
 /** Dependencies of the vault service. */
 export interface VaultServiceDeps {
@@ -71,7 +71,8 @@ export function createVaultService(deps: VaultServiceDeps): VaultService {
     async remove(principal, vaultId, opts) {
       if (!decide(principal, 'admin', { kind: 'vault', orgId: principal.orgId, vaultId }).allow) throw notFound();
       await withTenantTx(principal.orgId, async (tx) => {
-        if (!(await findVault(tx, vaultId))) throw notFound();
+        // Locked before counting, so a secret written meanwhile is either counted or refused.
+        if (!(await lockVault(tx, vaultId))) throw notFound();
         if (!opts.force && (await countLiveSecrets(tx, vaultId)) > 0) {
           throw new AppError(
             'VAULT_NOT_EMPTY',
