@@ -15,7 +15,13 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Database } from './db/driver.js';
-import { createTenantTx } from './db/tenant.js';
+import { createInstallationTx, createTenantTx } from './db/tenant.js';
+import { createRecordedTx } from './domains/audit/audit.context.js';
+import { createHeadSigner } from './domains/audit/audit.heads.js';
+import { registerAuditHook } from './domains/audit/audit.hook.js';
+import { createAuditLog } from './domains/audit/audit.log.js';
+import { registerAuditRoutes } from './domains/audit/audit.routes.js';
+import { createAuditService } from './domains/audit/audit.service.js';
 import { registerSecretRoutes } from './domains/secrets/secrets.routes.js';
 import { createSecretService } from './domains/secrets/secrets.service.js';
 import { createTokenService } from './domains/tokens/tokens.service.js';
@@ -35,7 +41,18 @@ export interface AppDeps {
   keyring: VaultKeyring;
   logger: Logger;
   version?: string;
+  audit?: Partial<AuditOptions>;
 }
+
+/** Audit settings (config: STRONGROOM_AUDIT_*). */
+export interface AuditOptions {
+  /** Background tree heads at most this often per org (A3). */
+  headIntervalMs: number;
+  /** Retention of event content per class, in days (A6). */
+  retentionDays: { operational: number; security: number };
+}
+
+const AUDIT_DEFAULTS: AuditOptions = { headIntervalMs: 60_000, retentionDays: { operational: 30, security: 365 } };
 
 /** Largest request body. Secret values are at most 64 KiB; this leaves room for JSON escaping. */
 export const BODY_LIMIT_BYTES = 512 * 1024;
@@ -102,9 +119,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const withTenantTx = createTenantTx(deps.db);
+  const withRecordedTx = createRecordedTx(withTenantTx);
+  const auditOptions = { ...AUDIT_DEFAULTS, ...deps.audit };
+  const signer = await createHeadSigner({
+    withTenantTx,
+    withRecordedTx,
+    withInstallationTx: createInstallationTx(deps.db),
+    keyProvider: deps.keyProvider,
+    logger: deps.logger,
+    intervalMs: auditOptions.headIntervalMs,
+    retentionDays: auditOptions.retentionDays,
+  });
+  const auditLog = createAuditLog({ withTenantTx, onAppended: (orgId) => signer.noteAppended(orgId) });
   const tokens = createTokenService({ withTenantTx });
-  const vaults = createVaultService({ withTenantTx, keyring: deps.keyring });
-  const secrets = createSecretService({ withTenantTx, keyring: deps.keyring, logger: deps.logger });
+  const vaults = createVaultService({ withTenantTx, withRecordedTx, keyring: deps.keyring });
+  const secrets = createSecretService({ withTenantTx, withRecordedTx, keyring: deps.keyring, logger: deps.logger });
+  const audit = createAuditService({ withTenantTx, signer });
+  app.addHook('onClose', async () => {
+    await auditLog.drain();
+    await signer.drain();
+  });
 
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get('/healthz', {
@@ -142,9 +176,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (v1) => {
+    // Audit scope first, so even a failed authentication is recorded.
+    registerAuditHook(v1, auditLog);
     requireAuthentication(v1, tokens);
     registerVaultRoutes(v1, vaults);
     registerSecretRoutes(v1, secrets);
+    registerAuditRoutes(v1, audit);
   });
 
   await app.ready();

@@ -297,6 +297,15 @@ describe('a canary secret through every flow', () => {
     }
     const keptRead = await api('read the kept secret', orgA.token, { method: 'GET', url: `/v1/vaults/${keptVaultId}/secrets/kept/token?version=1` }, true);
     assert.equal(keptRead.json().value, CANARY);
+
+    // --- the audit trail of all of the above: rows (scanned with every table), API and export ---
+    assert.equal((await api('sign an audit head', orgA.token, { method: 'POST', url: '/v1/audit/heads' })).statusCode, 201);
+    const events = await api('query the audit log', orgA.token, { method: 'GET', url: '/v1/audit/events?limit=1000' });
+    assert.ok(events.json().events.length > 20, 'the flows above were audited');
+    assert.equal((await api('read the audit heads', orgA.token, { method: 'GET', url: '/v1/audit/heads' })).statusCode, 200);
+    assert.equal((await api('prove an event', orgA.token, { method: 'GET', url: '/v1/audit/events/1/proof' })).statusCode, 200);
+    const exported = await api('export the audit log', orgA.token, { method: 'GET', url: '/v1/audit/export' });
+    assert.ok(exported.body.split('\n').length > 20);
   });
 
   test('no error body of the API carries the canary', () => {

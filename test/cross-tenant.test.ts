@@ -53,7 +53,17 @@ const cases: Case[] = [
 ];
 
 /** Routes that name no resource of an org: they are checked for what they list instead. */
-const collectionRoutes = new Set(['GET /v1/vaults', 'POST /v1/vaults']);
+const collectionRoutes = new Set([
+  'GET /v1/vaults',
+  'POST /v1/vaults',
+  'GET /v1/audit/events',
+  'GET /v1/audit/events/{seq}/proof',
+  'GET /v1/audit/consistency',
+  'GET /v1/audit/heads/latest',
+  'GET /v1/audit/heads',
+  'POST /v1/audit/heads',
+  'GET /v1/audit/export',
+]);
 
 const withoutRequestId = (body: string) => {
   const { requestId, ...rest } = JSON.parse(body) as Record<string, unknown>;
@@ -92,6 +102,27 @@ test("org B's listings never show org A's vaults", async () => {
     ['b-own'],
   );
   assert.doesNotMatch(list.body, new RegExp(aVault));
+});
+
+test("org B's audit log, heads, proofs and export never show org A's events", async () => {
+  const [aEvents] = await t.database.superuser((c) =>
+    c.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_events WHERE org_id = $1', [a.orgId]),
+  );
+  assert.ok(Number(aEvents?.n) > 0, 'org A has events to leak');
+  // B's own log names A's vault id where B asked for it; what must never show is A's events:
+  // A's org id and A's actor (its root token's id) appear only there.
+  const [aToken] = await t.database.superuser((c) =>
+    c.query<{ token_id: string }>('SELECT token_id FROM api_tokens WHERE org_id = $1', [a.orgId]),
+  );
+  assert.ok(aToken);
+  await t.call(b.token, { method: 'POST', url: '/v1/audit/heads' });
+  for (const url of ['/v1/audit/events?limit=1000', '/v1/audit/heads', '/v1/audit/heads/latest', '/v1/audit/export', '/v1/audit/events/1/proof']) {
+    const res = await t.call(b.token, { method: 'GET', url });
+    assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
+    assert.doesNotMatch(res.body, new RegExp(`${a.orgId}|${aToken.token_id}`), url);
+  }
+  const events = (await t.call(b.token, { method: 'GET', url: '/v1/audit/events?limit=1000' })).json().events as { event: { org: string } }[];
+  assert.ok(events.length > 0 && events.every((e) => e.event.org === b.orgId));
 });
 
 test("a vault B creates with A's vault name is B's own; A's is untouched", async () => {

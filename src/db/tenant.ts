@@ -15,6 +15,14 @@ export interface TenantTx extends Queryable {
 /** Runs `fn` in a transaction where row-level security admits only `orgId`'s rows. */
 export type WithTenantTx = <T>(orgId: string, fn: (tx: TenantTx) => Promise<T>) => Promise<T>;
 
+/** Runs `fn` in a transaction on installation-wide tables (signing keys); no tenant is set. */
+export type WithInstallationTx = <T>(fn: (q: Queryable) => Promise<T>) => Promise<T>;
+
+/** Binds `withInstallationTx` to a database: the runtime role, with no tenant (RLS shows none). */
+export function createInstallationTx(db: Database): WithInstallationTx {
+  return (fn) => db.transaction({}, fn);
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**

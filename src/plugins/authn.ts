@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { parseToken } from '../domains/tokens/tokens.fns.js';
 import type { TokenService } from '../domains/tokens/tokens.service.js';
 import { AppError } from '../errors.js';
 import type { Principal } from '../policy/policy.js';
@@ -22,7 +23,11 @@ export function requireAuthentication(app: FastifyInstance, tokens: TokenService
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const match = BEARER.exec(request.headers.authorization ?? '');
     const principal = match ? await tokens.authenticate(match[1] as string) : undefined;
-    if (!principal) throw new AppError('UNAUTHENTICATED', 'Send a valid token as "Authorization: Bearer <token>".');
+    if (!principal) {
+      // The failure is recorded in the org the token names, if it names one (A1).
+      request.authFailureOrgId = match ? (parseToken(match[1] as string)?.orgId ?? null) : null;
+      throw new AppError('UNAUTHENTICATED', 'Send a valid token as "Authorization: Bearer <token>".');
+    }
     request.principal = principal;
   });
 }

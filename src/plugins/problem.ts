@@ -68,9 +68,9 @@ function toAppError(err: FastifyError): AppError | undefined {
   return undefined;
 }
 
-/** Sends `err` as a problem document. */
-export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
-  const problem: Problem = {
+/** The problem document of `err` for `request`. */
+export function problemOf(request: FastifyRequest, err: AppError): Problem {
+  return {
     type: problemType(err.code),
     title: errorCatalogue[err.code].title,
     status: err.status,
@@ -79,6 +79,11 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: A
     requestId: request.id,
     ...err.extensions,
   };
+}
+
+/** Sends `err` as a problem document. */
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
+  const problem = problemOf(request, err);
   if (err.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="strongroom"');
   return reply.code(err.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { principalOf } from '../../plugins/authn.js';
+import { auditResource } from '../audit/audit.hook.js';
 import { noQuery } from '../../schemas.js';
 import type { SecretService, WritePrecondition } from './secrets.service.js';
 import {
@@ -50,6 +51,7 @@ export function registerSecretRoutes(app: FastifyInstance, secrets: SecretServic
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/v1/vaults/:vaultId/secrets', {
+    config: { audit: { action: 'secret.list', resource: auditResource.vault } },
     schema: {
       tags,
       security,
@@ -67,6 +69,7 @@ export function registerSecretRoutes(app: FastifyInstance, secrets: SecretServic
   });
 
   r.put('/v1/vaults/:vaultId/secrets/*', {
+    config: { audit: { action: 'secret.write', resource: auditResource.secret } },
     schema: {
       tags,
       security,
@@ -89,6 +92,7 @@ export function registerSecretRoutes(app: FastifyInstance, secrets: SecretServic
   });
 
   r.get('/v1/vaults/:vaultId/secrets/*', {
+    config: { audit: { action: 'secret.read', resource: auditResource.secret } },
     schema: {
       tags,
       security,
@@ -104,6 +108,14 @@ export function registerSecretRoutes(app: FastifyInstance, secrets: SecretServic
   });
 
   r.delete('/v1/vaults/:vaultId/secrets/*', {
+    config: {
+      audit: {
+        // One route, two actions: ?version=N destroys a version.
+        action: (request) =>
+          (request.query as { version?: unknown } | undefined)?.version === undefined ? 'secret.delete' : 'secret.version.destroy',
+        resource: auditResource.secret,
+      },
+    },
     schema: {
       tags,
       security,

@@ -7,6 +7,7 @@ import { AppError, notFound } from '../../errors.js';
 import type { VaultKeyring } from '../../kms/keyring.js';
 import type { Logger } from '../../log.js';
 import { actorOf, decide, type Principal } from '../../policy/policy.js';
+import { noteAuditDetail } from '../audit/audit.context.js';
 import { findCurrentVaultKey } from '../vaults/vaults.repo.js';
 import { normalisePathPrefix, normaliseSecretPath } from './secret-path.js';
 import {
@@ -30,6 +31,8 @@ export type WritePrecondition =
 /** Dependencies of the secret service. */
 export interface SecretServiceDeps {
   withTenantTx: WithTenantTx;
+  /** The transaction that changes something: the request's audit event commits with it. */
+  withRecordedTx: WithTenantTx;
   keyring: Pick<VaultKeyring, 'useVaultKey'>;
   logger: Logger;
   now?: () => Date;
@@ -87,7 +90,7 @@ function pathOfCursor(cursor: string): string {
 
 /** Builds the secret service. */
 export function createSecretService(deps: SecretServiceDeps): SecretService {
-  const { withTenantTx, keyring, logger } = deps;
+  const { withTenantTx, withRecordedTx, keyring, logger } = deps;
   const now = deps.now ?? (() => new Date());
 
   function authorize(principal: Principal, action: 'read' | 'write' | 'delete', vaultId: string, path: string): void {
@@ -112,10 +115,11 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
         //    the only work done while the lock is held.
         const secretId = randomUUID();
         const row = await keyring.useVaultKey(keyRef, key, (vaultKey) =>
-          withTenantTx(orgId, async (tx) => {
+          withRecordedTx(orgId, async (tx) => {
           const secret = await lockOrCreateSecret(tx, { secretId, vaultId, path, type: input.type, tier: input.tier, actor });
           checkPrecondition(secret, precondition);
           const version = secret.current_version + 1;
+          noteAuditDetail({ version });
           const aad = secretAad({ orgId, vaultId, secretId: secret.secret_id, version });
           const envelope = encryptSecretValue({ version: key.version, key: vaultKey }, plaintext, aad);
           return appendVersion(tx, {
@@ -147,6 +151,7 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
       const { orgId } = principal;
       const row = await withTenantTx(orgId, (tx) => findSecretVersion(tx, vaultId, path, version));
       if (!row) throw notFound();
+      noteAuditDetail({ version: row.version });
       if (row.expires_at !== null && row.expires_at.getTime() <= now().getTime()) throw new AppError('SECRET_EXPIRED');
       if (row.envelope === null) throw new AppError('SECRET_VERSION_DESTROYED');
       const envelope = row.envelope;
@@ -196,15 +201,19 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
     async remove(principal, vaultId, rawPath) {
       const path = canonicalPath(rawPath);
       authorize(principal, 'delete', vaultId, path);
-      const deleted = await withTenantTx(principal.orgId, (tx) => softDeleteSecret(tx, vaultId, path, actorOf(principal)));
-      if (!deleted) throw notFound();
+      await withRecordedTx(principal.orgId, async (tx) => {
+        if (!(await softDeleteSecret(tx, vaultId, path, actorOf(principal)))) throw notFound();
+      });
     },
 
     async destroyVersion(principal, vaultId, rawPath, version) {
       const path = canonicalPath(rawPath);
       authorize(principal, 'delete', vaultId, path);
-      const outcome = await withTenantTx(principal.orgId, (tx) => destroyVersion(tx, vaultId, path, version));
-      if (outcome === 'missing') throw notFound();
+      noteAuditDetail({ version });
+      await withRecordedTx(principal.orgId, async (tx) => {
+        // Nothing to destroy is a refusal, recorded on its way out, not a change.
+        if ((await destroyVersion(tx, vaultId, path, version)) === 'missing') throw notFound();
+      });
     },
   };
 }

@@ -4,12 +4,15 @@ import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import type { VaultKeyring } from '../../kms/keyring.js';
 import { actorOf, decide, type Principal } from '../../policy/policy.js';
+import { noteAuditDetail } from '../audit/audit.context.js';
 import type { CreateVaultInput, VaultView } from './vaults.types.js';
 import { countLiveSecrets, deleteVault, findVault, insertVault, listVaults, lockVault, type VaultRow } from './vaults.repo.js';
 
 /** Dependencies of the vault service. */
 export interface VaultServiceDeps {
   withTenantTx: WithTenantTx;
+  /** The transaction that changes something: the request's audit event commits with it. */
+  withRecordedTx: WithTenantTx;
   keyring: Pick<VaultKeyring, 'createVaultKey' | 'forgetVault'>;
 }
 
@@ -34,7 +37,7 @@ function toView(row: VaultRow): VaultView {
 
 /** Builds the vault service. */
 export function createVaultService(deps: VaultServiceDeps): VaultService {
-  const { withTenantTx, keyring } = deps;
+  const { withTenantTx, withRecordedTx, keyring } = deps;
   return {
     async create(principal, input) {
       if (!decide(principal, 'admin', { kind: 'org', orgId: principal.orgId }).allow) throw notFound();
@@ -42,9 +45,11 @@ export function createVaultService(deps: VaultServiceDeps): VaultService {
       // The KMS call happens before the transaction opens (short transactions).
       const key = await keyring.createVaultKey({ orgId: principal.orgId, vaultId, version: 1 });
       try {
-        const row = await withTenantTx(principal.orgId, (tx) =>
-          insertVault(tx, { vaultId, name: input.name, description: input.description, createdBy: actorOf(principal) }, key),
-        );
+        const row = await withRecordedTx(principal.orgId, async (tx) => {
+          const inserted = await insertVault(tx, { vaultId, name: input.name, description: input.description, createdBy: actorOf(principal) }, key);
+          noteAuditDetail({ vaultId });
+          return inserted;
+        });
         return toView(row);
       } catch (err) {
         keyring.forgetVault(principal.orgId, vaultId);
@@ -70,7 +75,7 @@ export function createVaultService(deps: VaultServiceDeps): VaultService {
 
     async remove(principal, vaultId, opts) {
       if (!decide(principal, 'admin', { kind: 'vault', orgId: principal.orgId, vaultId }).allow) throw notFound();
-      await withTenantTx(principal.orgId, async (tx) => {
+      await withRecordedTx(principal.orgId, async (tx) => {
         // Locked before counting, so a secret written meanwhile is either counted or refused.
         if (!(await lockVault(tx, vaultId))) throw notFound();
         if (!opts.force && (await countLiveSecrets(tx, vaultId)) > 0) {

@@ -1,0 +1,61 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { TenantTx, WithTenantTx } from '../../db/tenant.js';
+import type { AuditEventInput } from './audit.log.js';
+
+/** The audit state of one request, reachable from the services it calls. */
+export interface AuditScope {
+  /** The org the request's event goes to, once authentication has run. */
+  orgId(): string | null;
+  /** The request's event with the given outcome (`status` null: recorded with its change). */
+  build(status: number | null): AuditEventInput;
+  /** Details services learn (the vault they created, the version they wrote). */
+  readonly detail: { vaultId?: string; version?: number };
+  /** True once the event committed together with the request's change. */
+  recorded: boolean;
+}
+
+const storage = new AsyncLocalStorage<AuditScope>();
+
+/** Runs `fn` (the rest of a request) with `scope` as its audit scope. */
+export function runInAuditScope(scope: AuditScope, fn: () => void): void {
+  storage.run(scope, fn);
+}
+
+/** Runs `fn` outside any request's audit scope: for background work a request merely started. */
+export function outsideAuditScope<T>(fn: () => T): T {
+  return storage.exit(fn);
+}
+
+/** The current request's audit scope, if any. */
+export function currentAuditScope(): AuditScope | undefined {
+  return storage.getStore();
+}
+
+/** Notes what a service learned for the request's audit event (e.g. the version it wrote). */
+export function noteAuditDetail(detail: { vaultId?: string; version?: number }): void {
+  const scope = storage.getStore();
+  if (scope) Object.assign(scope.detail, detail);
+}
+
+/**
+ * A `withTenantTx` for the one transaction of a request that changes something: the request's
+ * success event is appended inside it, after `fn` and before commit, so the change and its
+ * record commit together or not at all (A7 — no change without its event). If the event cannot
+ * be written, the transaction rolls back and the request fails. Outside a request (CLI, jobs),
+ * or when the event is already recorded, it is a plain tenant transaction.
+ */
+export function createRecordedTx(withTenantTx: WithTenantTx): WithTenantTx {
+  return async <T>(orgId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> => {
+    const scope = storage.getStore();
+    if (!scope || scope.recorded || scope.orgId() !== orgId) return withTenantTx(orgId, fn);
+    const result = await withTenantTx(orgId, async (tx) => {
+      const value = await fn(tx);
+      const event = scope.build(null);
+      const payload = event.personal ? { ...event.body, personal: event.personal } : event.body;
+      await tx.query('SELECT seq FROM audit_append($1::jsonb)', [JSON.stringify([payload])]);
+      return value;
+    });
+    scope.recorded = true;
+    return result;
+  };
+}

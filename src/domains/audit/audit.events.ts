@@ -1,0 +1,85 @@
+/**
+ * The catalogue of audit actions (A1): one typed place, versioned with the event format
+ * (`v: 1` in every event). Each action belongs to a retention class (A6): `security` events
+ * are kept 12 months by default, `operational` ones 30 days.
+ */
+export const auditActions = {
+  'auth.failure': 'security',
+  'vault.create': 'security',
+  'vault.list': 'operational',
+  'vault.describe': 'operational',
+  'vault.delete': 'security',
+  'secret.write': 'security',
+  'secret.read': 'security',
+  'secret.list': 'operational',
+  'secret.delete': 'security',
+  'secret.version.destroy': 'security',
+  'audit.events.query': 'security',
+  'audit.export': 'security',
+  'audit.heads.read': 'operational',
+  'audit.heads.sign': 'security',
+  'audit.proof': 'operational',
+  'audit.sink.create': 'security',
+  'audit.sink.list': 'operational',
+  'audit.sink.delete': 'security',
+} as const satisfies Record<string, AuditClass>;
+
+export type AuditClass = 'security' | 'operational';
+export type AuditAction = keyof typeof auditActions;
+
+/** How a request ended, from its HTTP status: 2xx/3xx success, 4xx failure, 5xx error. */
+export type AuditOutcome = 'success' | 'failure' | 'error';
+
+/** What an event is about. `ref` is the one string filters match (`vault:<id>`, `secret:<vault>/<path>`). */
+export interface AuditResource {
+  type: 'org' | 'vault' | 'secret' | 'audit' | 'audit_sink';
+  ref: string;
+  vault_id?: string;
+  path?: string;
+  version?: number;
+}
+
+/** Who acted. */
+export interface AuditActor {
+  type: 'root_token' | 'anonymous';
+  id: string;
+}
+
+/**
+ * The chained body of an event as the server builds it; `audit_append` adds `v`, `org`, `seq`,
+ * `time` and `class`. Never holds a secret value, a credential or personal data (only `pd`, the
+ * commitment to the personal data stored beside the chain).
+ */
+export interface AuditEventBody {
+  action: AuditAction;
+  actor: AuditActor;
+  resource: AuditResource;
+  outcome: AuditOutcome;
+  /** HTTP status; null for a change recorded inside its own transaction (its answer is 2xx). */
+  status: number | null;
+  reason: string | null;
+  request_id: string;
+  pd: string | null;
+  class: AuditClass;
+}
+
+/** The outcome of an HTTP status. */
+export function outcomeOf(status: number): AuditOutcome {
+  if (status >= 500) return 'error';
+  return status >= 400 ? 'failure' : 'success';
+}
+
+/** Resource refs, spelled one way everywhere. */
+export const resourceRef = {
+  org: (orgId: string): AuditResource => ({ type: 'org', ref: `org:${orgId}` }),
+  vault: (vaultId: string): AuditResource => ({ type: 'vault', ref: `vault:${vaultId}`, vault_id: vaultId }),
+  secret: (vaultId: string, path: string, version?: number): AuditResource => ({
+    type: 'secret',
+    ref: `secret:${vaultId}${path}`,
+    vault_id: vaultId,
+    path,
+    ...(version === undefined ? {} : { version }),
+  }),
+  audit: (what: string): AuditResource => ({ type: 'audit', ref: `audit:${what}` }),
+  sink: (sinkId: string): AuditResource => ({ type: 'audit_sink', ref: `audit_sink:${sinkId}` }),
+};

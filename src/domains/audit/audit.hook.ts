@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError } from '../../errors.js';
+import { PROBLEM_CONTENT_TYPE, problemOf } from '../../plugins/problem.js';
+import { normaliseSecretPath } from '../secrets/secret-path.js';
+import { auditActions, outcomeOf, resourceRef, type AuditAction, type AuditEventBody, type AuditResource } from './audit.events.js';
+import { personalCommitment } from './audit.format.js';
+import { currentAuditScope, runInAuditScope, type AuditScope } from './audit.context.js';
+import type { AuditEventInput, AuditLog } from './audit.log.js';
+
+/** What a route records: its action, and what it acts on. */
+export interface AuditRouteConfig {
+  /** The action, or how to tell it from the request when one route does two things. */
+  action: AuditAction | ((request: FastifyRequest) => AuditAction);
+  resource: (request: FastifyRequest) => AuditResource;
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Every authenticated route declares what it records (test/audit-events.test.ts checks). */
+    audit?: AuditRouteConfig;
+  }
+  interface FastifyRequest {
+    /** Details a handler learns while it runs (the vault it created, the version it read). */
+    auditDetail: { vaultId?: string; version?: number };
+    /** The org named by a bearer token that failed authentication, to record the failure in. */
+    authFailureOrgId: string | null;
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_TEXT = 512;
+
+function param(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.params as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/**
+ * Resource builders for route configs. They read raw parameters — a failed request may not
+ * have passed validation — so anything malformed is recorded as such, never as given.
+ */
+export const auditResource = {
+  org: (request: FastifyRequest): AuditResource => resourceRef.org(request.principal?.orgId ?? request.authFailureOrgId ?? '-'),
+  vault: (request: FastifyRequest): AuditResource => {
+    const id = param(request, 'vaultId') ?? request.auditDetail.vaultId;
+    // No id: a vault being created that was not (yet) created.
+    if (id === undefined) return { type: 'vault', ref: 'vault:(new)' };
+    return UUID.test(id) ? resourceRef.vault(id.toLowerCase()) : { type: 'vault', ref: 'vault:(invalid)' };
+  },
+  secret: (request: FastifyRequest): AuditResource => {
+    const vault = param(request, 'vaultId');
+    const raw = param(request, '*');
+    const path = raw === undefined ? undefined : normaliseSecretPath(raw);
+    if (vault === undefined || !UUID.test(vault) || !path?.ok) return { type: 'secret', ref: 'secret:(invalid)' };
+    return resourceRef.secret(vault.toLowerCase(), path.path, request.auditDetail.version);
+  },
+  audit: (what: string) => (): AuditResource => resourceRef.audit(what),
+};
+
+function bounded(value: string | string[] | undefined): string | null {
+  const text = Array.isArray(value) ? value.join(', ') : value;
+  return text === undefined || text === '' ? null : text.slice(0, MAX_TEXT);
+}
+
+/**
+ * Records every request of the scope in its org's audit chain before its answer leaves (A1,
+ * A7):
+ * - a change is recorded inside its own transaction (`createRecordedTx`): both commit or neither;
+ * - anything else (reads, refusals, failures) is recorded in `onSend`, after the handler and
+ *   before any byte is sent, through the group-committing audit log: a read's event is durable
+ *   before the value leaves the server.
+ * If an event cannot be written the answer becomes a 503 problem and the payload (a secret
+ * value, an export stream) is dropped.
+ *
+ * Failed authentication is recorded as `auth.failure` in the org the token names, if it exists.
+ * Personal data (IP, user agent) is stored beside the chain under a salted commitment (A2).
+ */
+export function registerAuditHook(app: FastifyInstance, auditLog: AuditLog): void {
+  app.decorateRequest('auditDetail', null as unknown as FastifyRequest['auditDetail']);
+  app.decorateRequest('authFailureOrgId', null);
+
+  // Callback style, so the handler and later hooks run inside the scope.
+  app.addHook('onRequest', (request, _reply, done) => {
+    request.auditDetail = {};
+    const scope: AuditScope = {
+      orgId: () => request.principal?.orgId ?? request.authFailureOrgId,
+      build: (status) => buildEvent(request, status),
+      detail: request.auditDetail,
+      recorded: false,
+    };
+    runInAuditScope(scope, done);
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const config = request.routeOptions.config.audit;
+    const orgId = request.principal?.orgId ?? request.authFailureOrgId;
+    if (!config || !orgId || currentAuditScope()?.recorded) return payload;
+    try {
+      await auditLog.append(orgId, [buildEvent(request, reply.statusCode)]);
+      return payload;
+    } catch (err) {
+      request.log.error({ err }, 'the audit event could not be written: failing the request closed');
+      if (payload !== null && typeof payload === 'object' && 'destroy' in payload) (payload as Readable).destroy();
+      void reply.code(503);
+      reply.removeHeader('etag');
+      void reply.header('content-type', PROBLEM_CONTENT_TYPE);
+      return JSON.stringify(
+        problemOf(request, new AppError('UNAVAILABLE', 'The request could not be recorded in the audit log, so it was not carried out.')),
+      );
+    }
+  });
+}
+
+/** The event of `request`; `status` null for a change recorded inside its transaction. */
+function buildEvent(request: FastifyRequest, status: number | null): AuditEventInput {
+  const config = request.routeOptions.config.audit as AuditRouteConfig;
+  const principal = request.principal;
+  const action: AuditAction = !principal ? 'auth.failure' : typeof config.action === 'function' ? config.action(request) : config.action;
+  const personal = { ip: bounded(request.ip), user_agent: bounded(request.headers['user-agent']), email: null };
+  const salt = randomBytes(32);
+  const body: AuditEventBody = {
+    action,
+    actor: principal ? { type: principal.kind, id: principal.id } : { type: 'anonymous', id: '-' },
+    resource: config.resource(request),
+    outcome: status === null ? 'success' : outcomeOf(status),
+    status,
+    reason: bounded(request.headers['x-audit-reason']),
+    request_id: request.id,
+    pd: personalCommitment(salt, personal),
+    class: auditActions[action],
+  };
+  return { body, personal: { ...personal, salt: salt.toString('hex') } };
+}
