@@ -22,6 +22,9 @@ import { registerAuditHook } from './domains/audit/audit.hook.js';
 import { createAuditLog } from './domains/audit/audit.log.js';
 import { registerAuditRoutes } from './domains/audit/audit.routes.js';
 import { createAuditService } from './domains/audit/audit.service.js';
+import { createAuditDelivery } from './domains/audit/sinks/delivery.js';
+import { registerAuditSinkRoutes } from './domains/audit/sinks/sinks.routes.js';
+import { createAuditSinkService } from './domains/audit/sinks/sinks.service.js';
 import { registerSecretRoutes } from './domains/secrets/secrets.routes.js';
 import { createSecretService } from './domains/secrets/secrets.service.js';
 import { createTokenService } from './domains/tokens/tokens.service.js';
@@ -50,9 +53,17 @@ export interface AuditOptions {
   headIntervalMs: number;
   /** Retention of event content per class, in days (A6). */
   retentionDays: { operational: number; security: number };
+  /** Let SIEM sinks reach loopback and private networks. */
+  sinksAllowPrivateNetworks: boolean;
+  /** Extra CA certificates SIEM sinks trust (tests); the system store otherwise. */
+  sinksCa?: string | Buffer;
 }
 
-const AUDIT_DEFAULTS: AuditOptions = { headIntervalMs: 60_000, retentionDays: { operational: 30, security: 365 } };
+const AUDIT_DEFAULTS: AuditOptions = {
+  headIntervalMs: 60_000,
+  retentionDays: { operational: 30, security: 365 },
+  sinksAllowPrivateNetworks: false,
+};
 
 /** Largest request body. Secret values are at most 64 KiB; this leaves room for JSON escaping. */
 export const BODY_LIMIT_BYTES = 512 * 1024;
@@ -130,7 +141,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     intervalMs: auditOptions.headIntervalMs,
     retentionDays: auditOptions.retentionDays,
   });
-  const auditLog = createAuditLog({ withTenantTx, onAppended: (orgId) => signer.noteAppended(orgId) });
+  const delivery = createAuditDelivery({
+    withTenantTx,
+    keyProvider: deps.keyProvider,
+    logger: deps.logger,
+    nodeId: randomUUID(),
+    allowPrivateNetworks: auditOptions.sinksAllowPrivateNetworks,
+    ...(auditOptions.sinksCa === undefined ? {} : { ca: auditOptions.sinksCa }),
+  });
+  const auditLog = createAuditLog({
+    withTenantTx,
+    onAppended: (orgId) => {
+      signer.noteAppended(orgId);
+      delivery.kick(orgId);
+    },
+  });
+  const sinks = createAuditSinkService({
+    withTenantTx,
+    withRecordedTx,
+    keyProvider: deps.keyProvider,
+    allowPrivateNetworks: auditOptions.sinksAllowPrivateNetworks,
+    delivery,
+  });
   const tokens = createTokenService({ withTenantTx });
   const vaults = createVaultService({ withTenantTx, withRecordedTx, keyring: deps.keyring });
   const secrets = createSecretService({ withTenantTx, withRecordedTx, keyring: deps.keyring, logger: deps.logger });
@@ -138,6 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onClose', async () => {
     await auditLog.drain();
     await signer.drain();
+    await delivery.close();
   });
 
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -182,6 +215,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerVaultRoutes(v1, vaults);
     registerSecretRoutes(v1, secrets);
     registerAuditRoutes(v1, audit);
+    registerAuditSinkRoutes(v1, sinks);
   });
 
   await app.ready();

@@ -26,6 +26,10 @@ const settingsSchema = z
     STRONGROOM_KEY_CACHE_SIZE: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     STRONGROOM_KEY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    STRONGROOM_AUDIT_HEAD_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    STRONGROOM_AUDIT_RETENTION_OPERATIONAL_DAYS: z.coerce.number().int().min(1).max(36_500).default(30),
+    STRONGROOM_AUDIT_RETENTION_SECURITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
+    STRONGROOM_AUDIT_SINKS_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
   })
   .strict();
 
@@ -47,6 +51,12 @@ export interface Config {
   readonly rootKeyFile: string;
   readonly keyCache: { readonly maxEntries: number; readonly ttlMs: number };
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly audit: {
+    readonly headIntervalMs: number;
+    readonly retentionDays: { readonly operational: number; readonly security: number };
+    /** Let SIEM sinks reach loopback and private networks (development, in-cluster SIEMs). */
+    readonly sinksAllowPrivateNetworks: boolean;
+  };
 }
 
 /** Raised with every problem found, each saying which setting to change. */
@@ -124,5 +134,13 @@ export function loadConfig(sources: ConfigSources): Config {
       ttlMs: s.STRONGROOM_KEY_CACHE_TTL_SECONDS * 1000,
     }),
     logLevel: s.LOG_LEVEL,
+    audit: Object.freeze({
+      headIntervalMs: s.STRONGROOM_AUDIT_HEAD_INTERVAL_SECONDS * 1000,
+      retentionDays: Object.freeze({
+        operational: s.STRONGROOM_AUDIT_RETENTION_OPERATIONAL_DAYS,
+        security: s.STRONGROOM_AUDIT_RETENTION_SECURITY_DAYS,
+      }),
+      sinksAllowPrivateNetworks: s.STRONGROOM_AUDIT_SINKS_ALLOW_PRIVATE === 'true',
+    }),
   });
 }

@@ -13,7 +13,8 @@ let org: TestOrg;
 let vaultId: string;
 
 before(async () => {
-  t = await createTestApp();
+  // Sinks on loopback are allowed here, so a sink can be created without a public SIEM.
+  t = await createTestApp({ audit: { sinksAllowPrivateNetworks: true } });
   org = await t.createOrg();
   vaultId = await createVault(t, org, 'audited');
   await putSecret(t, org, vaultId, 'stripe/key', { value: 'v1' });
@@ -144,9 +145,31 @@ const cases: Case[] = [
     failure: () => ({ method: 'GET', url: '/v1/audit/export?all=1' }),
     failureEvent: () => ({ action: 'audit.export', outcome: 'failure', status: 400, resource: /^audit:export$/ }),
   },
+  {
+    route: 'POST /v1/audit/sinks',
+    success: () => ({ method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'syslog', name: `s-${randomUUID()}`, host: '127.0.0.1', port: 9, tls: false } }),
+    successEvent: () => ({ action: 'audit.sink.create', outcome: 'success', status: null, resource: /^audit_sink:[0-9a-f-]{36}$/ }),
+    failure: () => ({ method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'webhook', name: 'bad', url: 'ftp://example.com/' } }),
+    failureEvent: () => ({ action: 'audit.sink.create', outcome: 'failure', status: 400, resource: /^audit:sinks$/ }),
+  },
+  {
+    route: 'GET /v1/audit/sinks',
+    success: () => ({ method: 'GET', url: '/v1/audit/sinks' }),
+    successEvent: () => ({ action: 'audit.sink.list', outcome: 'success', status: 200, resource: /^audit:sinks$/ }),
+    failure: () => ({ method: 'GET', url: '/v1/audit/sinks?x=1' }),
+    failureEvent: () => ({ action: 'audit.sink.list', outcome: 'failure', status: 400, resource: /^audit:sinks$/ }),
+  },
+  {
+    route: 'DELETE /v1/audit/sinks/{sinkId}',
+    success: () => ({ method: 'DELETE', url: `/v1/audit/sinks/${sinkToDelete}` }),
+    successEvent: () => ({ action: 'audit.sink.delete', outcome: 'success', status: null, resource: new RegExp(`^audit_sink:${sinkToDelete}$`) }),
+    failure: () => ({ method: 'DELETE', url: `/v1/audit/sinks/${missingVault}` }),
+    failureEvent: () => ({ action: 'audit.sink.delete', outcome: 'failure', status: 404, resource: new RegExp(`^audit_sink:${missingVault}$`) }),
+  },
 ];
 
 let emptyVault = '';
+let sinkToDelete = '';
 
 interface Event {
   seq: number;
@@ -198,6 +221,9 @@ test('the table covers every authenticated route of the API', async () => {
 
 test('every route records its event, for a success and for a failure', async () => {
   emptyVault = await createVault(t, org);
+  const sink = await t.call(org.token, { method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'syslog', name: 'to-delete', host: '127.0.0.1', port: 9, tls: false } });
+  assert.equal(sink.statusCode, 201, sink.body);
+  sinkToDelete = sink.json().id;
   await putSecret(t, org, vaultId, 'to/delete', { value: 'x' });
   for (const c of cases) {
     await expectRecorded(c.success(), c.successEvent(), `${c.route} (success)`);

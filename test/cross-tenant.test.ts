@@ -11,15 +11,18 @@ let t: TestApp;
 let a: TestOrg;
 let b: TestOrg;
 let aVault: string;
+let aSink: string;
 
 before(async () => {
-  t = await createTestApp();
+  t = await createTestApp({ audit: { sinksAllowPrivateNetworks: true } });
   a = await t.createOrg();
   b = await t.createOrg();
   aVault = await createVault(t, a, 'a-private');
   await putSecret(t, a, aVault, 'stripe/key', { value: 'a-secret-v1' });
   await putSecret(t, a, aVault, 'stripe/key', { value: 'a-secret-v2' });
   await createVault(t, b, 'b-own');
+  const sink = await t.call(a.token, { method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'syslog', name: 'a-siem', host: '127.0.0.1', port: 9, tls: false } });
+  aSink = sink.json().id;
 });
 after(() => t.close());
 
@@ -50,6 +53,8 @@ const cases: Case[] = [
     route: 'DELETE /v1/vaults/{vaultId}/secrets/{*}',
     request: (v) => ({ method: 'DELETE', url: `/v1/vaults/${v}/secrets/stripe/key?version=1` }),
   },
+  // Given A's vault, this case names A's sink; given a random id, a sink that does not exist.
+  { route: 'DELETE /v1/audit/sinks/{sinkId}', request: (v) => ({ method: 'DELETE', url: `/v1/audit/sinks/${v === aVault ? aSink : v}` }) },
 ];
 
 /** Routes that name no resource of an org: they are checked for what they list instead. */
@@ -63,6 +68,8 @@ const collectionRoutes = new Set([
   'GET /v1/audit/heads',
   'POST /v1/audit/heads',
   'GET /v1/audit/export',
+  'GET /v1/audit/sinks',
+  'POST /v1/audit/sinks',
 ]);
 
 const withoutRequestId = (body: string) => {
@@ -139,4 +146,8 @@ test("after the matrix, org A's vault and secret are exactly as they were", asyn
   assert.equal(read.json().version, 2);
   const v1 = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aVault}/secrets/stripe/key?version=1` });
   assert.equal(v1.json().value, 'a-secret-v1');
+  const sinks = await t.call(a.token, { method: 'GET', url: '/v1/audit/sinks' });
+  assert.deepEqual(sinks.json().sinks.map((s: { id: string }) => s.id), [aSink]);
+  const bSinks = await t.call(b.token, { method: 'GET', url: '/v1/audit/sinks' });
+  assert.deepEqual(bSinks.json().sinks, []);
 });

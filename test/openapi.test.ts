@@ -23,6 +23,7 @@ test('serves an OpenAPI 3.1 document generated from the route schemas', async ()
   assert.deepEqual(
     operations.map((o) => `${o.m.toUpperCase()} ${o.path}`).sort(),
     [
+      'DELETE /v1/audit/sinks/{sinkId}',
       'DELETE /v1/vaults/{vaultId}',
       'DELETE /v1/vaults/{vaultId}/secrets/{*}',
       'GET /healthz',
@@ -33,11 +34,13 @@ test('serves an OpenAPI 3.1 document generated from the route schemas', async ()
       'GET /v1/audit/export',
       'GET /v1/audit/heads',
       'GET /v1/audit/heads/latest',
+      'GET /v1/audit/sinks',
       'GET /v1/vaults',
       'GET /v1/vaults/{vaultId}',
       'GET /v1/vaults/{vaultId}/secrets',
       'GET /v1/vaults/{vaultId}/secrets/{*}',
       'POST /v1/audit/heads',
+      'POST /v1/audit/sinks',
       'POST /v1/vaults',
       'PUT /v1/vaults/{vaultId}/secrets/{*}',
     ],

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type AuditOptions } from '../../src/app.js';
 import { createTenantTx } from '../../src/db/tenant.js';
 import { bootstrapOrg } from '../../src/domains/orgs/orgs.service.js';
 import { createVaultKeyring } from '../../src/kms/keyring.js';
@@ -32,14 +32,16 @@ export interface TestApp {
 let orgCounter = 0;
 
 /** Builds a test app. `dataDir` puts PGlite's files on disk (the canary scan reads them). */
-export async function createTestApp(opts: { dataDir?: string; icuLocale?: string } = {}): Promise<TestApp> {
+export async function createTestApp(
+  opts: { dataDir?: string; icuLocale?: string; audit?: Partial<AuditOptions> } = {},
+): Promise<TestApp> {
   const database = await createTestDatabase(opts);
   const keyDir = mkdtempSync(join(tmpdir(), 'sr-key-'));
   const logs: string[] = [];
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
   const keyProvider = await openLocalKeyProvider({ keyFile: join(keyDir, 'root-key.json'), create: true, onWarning: () => {} });
   const keyring = createVaultKeyring({ provider: keyProvider, cache: { maxEntries: 100, ttlMs: 60_000 } });
-  const app = await buildApp({ db: database.db, keyProvider, keyring, logger });
+  const app = await buildApp({ db: database.db, keyProvider, keyring, logger, ...(opts.audit ? { audit: opts.audit } : {}) });
   const withTenantTx = createTenantTx(database.db);
   return {
     app,

@@ -9,7 +9,7 @@ export interface AuditScope {
   /** The request's event with the given outcome (`status` null: recorded with its change). */
   build(status: number | null): AuditEventInput;
   /** Details services learn (the vault they created, the version they wrote). */
-  readonly detail: { vaultId?: string; version?: number };
+  readonly detail: { vaultId?: string; version?: number; sinkId?: string };
   /** True once the event committed together with the request's change. */
   recorded: boolean;
 }
@@ -32,7 +32,7 @@ export function currentAuditScope(): AuditScope | undefined {
 }
 
 /** Notes what a service learned for the request's audit event (e.g. the version it wrote). */
-export function noteAuditDetail(detail: { vaultId?: string; version?: number }): void {
+export function noteAuditDetail(detail: { vaultId?: string; version?: number; sinkId?: string }): void {
   const scope = storage.getStore();
   if (scope) Object.assign(scope.detail, detail);
 }

@@ -23,7 +23,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** Details a handler learns while it runs (the vault it created, the version it read). */
-    auditDetail: { vaultId?: string; version?: number };
+    auditDetail: { vaultId?: string; version?: number; sinkId?: string };
     /** The org named by a bearer token that failed authentication, to record the failure in. */
     authFailureOrgId: string | null;
   }
@@ -57,6 +57,11 @@ export const auditResource = {
     return resourceRef.secret(vault.toLowerCase(), path.path, request.auditDetail.version);
   },
   audit: (what: string) => (): AuditResource => resourceRef.audit(what),
+  sink: (request: FastifyRequest): AuditResource => {
+    const id = param(request, 'sinkId') ?? request.auditDetail.sinkId;
+    if (id === undefined) return resourceRef.audit('sinks');
+    return UUID.test(id) ? resourceRef.sink(id.toLowerCase()) : { type: 'audit_sink', ref: 'audit_sink:(invalid)' };
+  },
 };
 
 function bounded(value: string | string[] | undefined): string | null {
