@@ -141,6 +141,10 @@ test('the runtime role may not TRUNCATE any table (TRUNCATE is not subject to RL
     ),
   );
   assert.equal(migrations?.any, false);
+  const [helper] = await t.superuser((c) =>
+    c.query<{ exec: boolean }>(`SELECT has_function_privilege('strongroom_app', 'make_tenant_table(regclass, text)', 'EXECUTE') AS exec`),
+  );
+  assert.equal(helper?.exec, false, 'the runtime role cannot make or change tenant tables');
 });
 
 test('every table and function of the schema is owned by the owner role', async () => {

@@ -6,7 +6,8 @@
 --   * has ENABLE + FORCE ROW LEVEL SECURITY and a policy on the transaction's tenant;
 --   * grants strongroom_app only SELECT/INSERT/UPDATE/DELETE (never TRUNCATE, which RLS does
 --     not cover).
--- test/rls-coverage.test.ts fails when a table with an org_id column misses any of this.
+-- make_tenant_table does all three; test/rls-coverage.test.ts fails when a table with an org_id
+-- column misses any of it.
 
 -- The tenant of the current transaction, set by withTenantTx with set_config(..., true).
 -- NULLIF: once a transaction-local setting has been used, the connection reads it back as ''
@@ -14,6 +15,26 @@
 CREATE FUNCTION current_org_id() RETURNS uuid
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$ SELECT NULLIF(current_setting('app.org_id', true), '')::uuid $$;
+
+-- The one way a migration makes a table a tenant table: ENABLE + FORCE row-level security, the
+-- single tenant policy, and only the given privileges for the runtime role (never TRUNCATE).
+-- Owner-only: the runtime role cannot execute it.
+CREATE FUNCTION make_tenant_table(p_table regclass, p_privileges text) RETURNS void
+  LANGUAGE plpgsql
+AS $$
+BEGIN
+  IF p_privileges !~ '^(SELECT|INSERT|UPDATE|DELETE)(, (SELECT|INSERT|UPDATE|DELETE))*$' THEN
+    RAISE EXCEPTION 'make_tenant_table grants only SELECT, INSERT, UPDATE, DELETE';
+  END IF;
+  EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', p_table);
+  EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', p_table);
+  EXECUTE format(
+    'CREATE POLICY tenant_isolation ON %s USING (org_id = current_org_id()) WITH CHECK (org_id = current_org_id())',
+    p_table);
+  EXECUTE format('GRANT %s ON %s TO strongroom_app', p_privileges, p_table);
+END
+$$;
+REVOKE ALL ON FUNCTION make_tenant_table(regclass, text) FROM PUBLIC;
 
 CREATE TABLE orgs (
   org_id      uuid PRIMARY KEY,
@@ -100,21 +121,7 @@ CREATE TABLE secret_versions (
   CHECK ((envelope IS NULL) = (destroyed_at IS NOT NULL))
 );
 
--- Row-level security: the same policy on every tenant table.
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['orgs', 'api_tokens', 'vaults', 'vault_keys', 'secrets', 'secret_versions']
-  LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON %I USING (org_id = current_org_id()) WITH CHECK (org_id = current_org_id())',
-      t);
-    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %I TO strongroom_app', t);
-  END LOOP;
-END
-$$;
+SELECT make_tenant_table(t::regclass, 'SELECT, INSERT, UPDATE, DELETE')
+  FROM unnest(ARRAY['orgs', 'api_tokens', 'vaults', 'vault_keys', 'secrets', 'secret_versions']) AS t;
 
 GRANT EXECUTE ON FUNCTION current_org_id() TO strongroom_app;

@@ -78,21 +78,9 @@ CREATE TABLE signing_keys (
   created_at           timestamptz NOT NULL DEFAULT now()
 );
 
-DO $$
-DECLARE
-  t text;
-BEGIN
-  FOREACH t IN ARRAY ARRAY['audit_chain_heads', 'audit_events', 'audit_personal', 'audit_heads']
-  LOOP
-    EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
-    EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', t);
-    EXECUTE format(
-      'CREATE POLICY tenant_isolation ON %I USING (org_id = current_org_id()) WITH CHECK (org_id = current_org_id())',
-      t);
-    EXECUTE format('GRANT SELECT ON %I TO strongroom_app', t);
-  END LOOP;
-END
-$$;
+-- Read-only for the runtime role: it writes only through the functions below.
+SELECT make_tenant_table(t::regclass, 'SELECT')
+  FROM unnest(ARRAY['audit_chain_heads', 'audit_events', 'audit_personal', 'audit_heads']) AS t;
 GRANT SELECT, INSERT ON signing_keys TO strongroom_app;
 
 -- Appends events to the transaction's org chain, in order, and returns their seq and hash.

@@ -34,8 +34,4 @@ CREATE TABLE audit_sinks (
 );
 CREATE UNIQUE INDEX audit_sinks_name_key ON audit_sinks (org_id, lower(name));
 
-ALTER TABLE audit_sinks ENABLE ROW LEVEL SECURITY;
-ALTER TABLE audit_sinks FORCE ROW LEVEL SECURITY;
-CREATE POLICY tenant_isolation ON audit_sinks
-  USING (org_id = current_org_id()) WITH CHECK (org_id = current_org_id());
-GRANT SELECT, INSERT, UPDATE, DELETE ON audit_sinks TO strongroom_app;
+SELECT make_tenant_table('audit_sinks', 'SELECT, INSERT, UPDATE, DELETE');
