@@ -173,7 +173,7 @@ let sinkToDelete = '';
 
 interface Event {
   seq: number;
-  event: { action: string; outcome: string; status: number | null; resource: { ref: string; version?: number }; request_id: string };
+  event: { action: string; outcome: string; status: number | null; resource: { ref: string; version?: number }; request_id: string; reason: string | null };
 }
 
 /** The events recorded after `seq`, read straight from the database (the query API records its own). */
@@ -257,4 +257,17 @@ test('a token naming an org that does not exist grows no chain', async () => {
   assert.equal(res.statusCode, 401);
   const [row] = await t.database.superuser((c) => c.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_events WHERE org_id = $1', [ghost]));
   assert.equal(Number(row?.n), 0);
+});
+
+test('caller-supplied text in an event (reason) is stored safely, and does not fail the others committed with it', async () => {
+  const before = await lastSeq();
+  const reads = await Promise.all([
+    t.call(org.token, { method: 'GET', url: `/v1/vaults/${vaultId}`, headers: { 'x-audit-reason': 'ticket\u00ff SEC-1\ttab' } }),
+    t.call(org.token, { method: 'GET', url: `/v1/vaults/${vaultId}` }),
+  ]);
+  for (const r of reads) assert.equal(r.statusCode, 200);
+  const events = await eventsAfter(before);
+  assert.equal(events.length, 2);
+  const reasons = events.map((e) => e.event.reason).sort();
+  assert.deepEqual(reasons, ['ticket\u00ff SEC-1\ufffdtab', null].sort());
 });

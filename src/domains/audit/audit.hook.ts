@@ -64,9 +64,18 @@ export const auditResource = {
   },
 };
 
+/**
+ * Caller-supplied text for an event (user agent, reason): bounded, control characters and lone
+ * surrogates replaced. Events are committed in groups, so one event that PostgreSQL could not
+ * store as jsonb would fail every request of its group.
+ */
 function bounded(value: string | string[] | undefined): string | null {
   const text = Array.isArray(value) ? value.join(', ') : value;
-  return text === undefined || text === '' ? null : text.slice(0, MAX_TEXT);
+  if (text === undefined || text === '') return null;
+  return text
+    .slice(0, MAX_TEXT)
+    .replace(/[\u0000-\u001f\u007f]/g, '\ufffd')
+    .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\ufffd');
 }
 
 /**
