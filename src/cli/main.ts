@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { DataDirLockedError } from '../db/data-dir-lock.js';
 import { AppError } from '../errors.js';
 import { createLogger } from '../log.js';
+import { verifyDatabaseAudit, verifyExportedAudit } from './audit.js';
 import { bootstrap } from './bootstrap.js';
 import { migrate } from './migrate.js';
 import { serve } from './serve.js';
@@ -17,6 +18,10 @@ Commands:
   bootstrap    Create an org and print its root token (once)
                --org NAME  [--data-dir DIR]  [--json]
   migrate      Apply database migrations  [--data-dir DIR]
+  audit verify Verify audit logs: chain, content, signed heads; name the first bad seq
+               [--org ID]  [--data-dir DIR]          (the configured database)
+               --file EXPORT.jsonl  --heads HEADS.json  (an export, offline)
+               Exit code 0: all verified, 1: a log failed verification
 
 Settings come from the environment (PORT, HOST, STRONGROOM_DATA_DIR, DATABASE_URL, ...) or a
 JSON file named by STRONGROOM_CONFIG; flags win. With DATABASE_URL set, PostgreSQL is used
@@ -40,6 +45,8 @@ function parse(argv: string[]) {
         host: { type: 'string' },
         'data-dir': { type: 'string' },
         org: { type: 'string' },
+        file: { type: 'string' },
+        heads: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
@@ -69,6 +76,7 @@ async function run(argv: string[]): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  if (command === 'audit') return audit(rest, values);
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   const config = configFrom(values);
   switch (command) {
@@ -85,6 +93,31 @@ async function run(argv: string[]): Promise<void> {
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+const ORG_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** `strongroom audit verify`: sets the exit code, 0 when every log verified, 1 otherwise. */
+async function audit(args: string[], values: ReturnType<typeof parse>['values']): Promise<void> {
+  const [subcommand, ...rest] = args;
+  if (subcommand !== 'verify') {
+    throw new UsageError(subcommand === undefined ? 'audit needs a subcommand: audit verify' : `unknown audit subcommand "${subcommand}"`);
+  }
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  if (values.file !== undefined || values.heads !== undefined) {
+    if (values.file === undefined || values.heads === undefined) throw new UsageError('audit verify needs both --file and --heads');
+    if (values.org !== undefined || values['data-dir'] !== undefined) {
+      throw new UsageError('audit verify --file reads no database: leave out --org and --data-dir');
+    }
+    // Offline: no configuration is read, so a bad environment cannot stop an auditor.
+    process.exitCode = await verifyExportedAudit({ file: values.file, heads: values.heads });
+    return;
+  }
+  if (values.org !== undefined && !ORG_ID.test(values.org)) throw new UsageError('--org takes an org id (a UUID)');
+  const config = configFrom(values);
+  const logger = createLogger({ level: config.logLevel, destination: pino.destination({ fd: 2, sync: true }) });
+  // PostgreSQL prints uuids in lower case, and so do the events that carry them.
+  process.exitCode = await verifyDatabaseAudit(config, logger, { org: values.org?.toLowerCase() });
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {
