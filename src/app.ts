@@ -153,7 +153,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     withTenantTx,
     onAppended: (orgId) => {
       signer.noteAppended(orgId);
-      delivery.kick(orgId);
+      delivery.noteAppended(orgId);
     },
   });
   const sinks = createAuditSinkService({

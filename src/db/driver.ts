@@ -36,12 +36,17 @@ export interface AdminConnection extends Queryable {
   exec(sql: string): Promise<void>;
 }
 
-/** The statement that opens a runtime transaction: role and settings, one round trip. */
-function settingsStatement(settings: Readonly<Record<string, string>>): { sql: string; params: string[] } {
-  const names = ['role', ...Object.keys(settings)];
-  const values = [RUNTIME_ROLE, ...Object.values(settings)];
-  const calls = names.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`);
-  return { sql: `SELECT ${calls.join(', ')}`, params: names.flatMap((n, i) => [n, values[i] as string]) };
+
+/** A SQL string literal (standard_conforming_strings: only the quote needs doubling). */
+function literal(value: string): string {
+  if (value.includes('\0')) throw new TypeError('a setting may not contain NUL');
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** The statement that enters a runtime transaction: the runtime role and the settings. */
+function settingsStatement(settings: Readonly<Record<string, string>>): string {
+  const entries = [['role', RUNTIME_ROLE], ...Object.entries(settings)];
+  return `SELECT ${entries.map(([k, v]) => `set_config(${literal(k as string)}, ${literal(v as string)}, true)`).join(', ')}`;
 }
 
 /**
@@ -66,8 +71,7 @@ export async function openPglite(dataDir: string | undefined): Promise<Database>
     kind: 'pglite',
     async transaction(settings, fn) {
       return db.transaction(async (tx) => {
-        const { sql, params } = settingsStatement(settings);
-        await tx.query(sql, params);
+        await tx.exec(settingsStatement(settings));
         return fn(adapt(tx));
       });
     },
@@ -119,9 +123,8 @@ export async function openPostgres(opts: PostgresOptions): Promise<Database> {
       const client = await pool.connect();
       let broken = false;
       try {
-        await client.query('BEGIN');
-        const { sql, params } = settingsStatement(settings);
-        await client.query(sql, params);
+        // BEGIN and the settings as one simple-protocol message: one round trip, not two.
+        await client.query(`BEGIN; ${settingsStatement(settings)}`);
         const result = await fn(adapt(client));
         await client.query('COMMIT');
         return result;

@@ -35,6 +35,8 @@ export interface AuditDeliveryDeps {
   batchSize?: number;
   /** Wait before the next try after the `attempt`-th failure in a row; 2^attempt s, at most 300 s, by default. */
   backoffMs?: (attempt: number) => number;
+  /** Least time between runs started by `noteAppended` for one org (default 1000 ms). */
+  minRunIntervalMs?: number;
 }
 
 /** Streams each org's audit events to its sinks (A5). */
@@ -44,6 +46,12 @@ export interface AuditDelivery {
    * at most one per org is in flight in this process, and kicks during a run cause one more.
    */
   kick(orgId: string): void;
+  /**
+   * After an org's events were committed: kicks it at most once per `minRunIntervalMs`. Every
+   * request commits events, and a run costs a transaction even for an org with no sinks, so the
+   * hot path pays for delivery at most once a second per org (delivery latency ≤ that interval).
+   */
+  noteAppended(orgId: string): void;
   /** Resolves once no run is in flight for the org (retry timers are not waited for). */
   drain(orgId: string): Promise<void>;
   /** Stops the retry timers and waits for the runs in flight, which stop after their current batch. */
@@ -82,6 +90,8 @@ export function createAuditDelivery(deps: AuditDeliveryDeps): AuditDelivery {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > 10_000) throw new RangeError('batchSize must be 1 to 10000');
 
   const runs = new Map<string, { promise: Promise<void>; again: boolean }>();
+  const lastRun = new Map<string, number>();
+  const minRunIntervalMs = deps.minRunIntervalMs ?? 1000;
   const timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
   let closed = false;
 
@@ -211,6 +221,7 @@ export function createAuditDelivery(deps: AuditDeliveryDeps): AuditDelivery {
     state.promise = (async () => {
       do {
         state.again = false;
+        lastRun.set(orgId, clock().getTime());
         try {
           await runOnce(orgId);
         } catch (err) {
@@ -227,6 +238,11 @@ export function createAuditDelivery(deps: AuditDeliveryDeps): AuditDelivery {
 
   return {
     kick,
+    noteAppended(orgId) {
+      const last = lastRun.get(orgId);
+      if (last === undefined || clock().getTime() - last >= minRunIntervalMs) kick(orgId);
+      else schedule(orgId, new Date(last + minRunIntervalMs));
+    },
     async drain(orgId) {
       for (let run = runs.get(orgId); run; run = runs.get(orgId)) await run.promise;
     },
