@@ -26,7 +26,7 @@ export function pgliteDir(dataDir: string): string {
  * the data directory — which is locked for this process first, so a second process gets a
  * clear error instead of corrupting it.
  */
-export async function openConfiguredDatabase(config: Config, command: string, logger: Logger): Promise<OpenedDatabase> {
+export async function openConfiguredDatabase(config: Config, command: string): Promise<OpenedDatabase> {
   if (config.databaseUrl !== undefined) {
     const db = await openPostgres({
       url: config.databaseUrl,

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { cleanEnv, describeResult, runCli as runCliIn, type Result } from './support/cli.js';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { leafHash, merkleRoot } from '../src/crypto/merkle.js';
 import { openPglite, type Queryable } from '../src/db/driver.js';
@@ -27,12 +26,7 @@ import { createTestDatabase, serverUrl } from './support/database.js';
 // exact position" — each scenario tampers with a real database as its superuser, then runs
 // `strongroom audit verify` as an operator would and reads the seq it names.
 
-// Compiled to dist/test/audit-tamper.test.js: the repository root is two levels up.
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(repoRoot, 'bin', 'strongroom.js');
 const root = mkdtempSync(join(tmpdir(), 'sr-audit-tamper-'));
-/** A hang guard, not a speed check. */
-const COMMAND_TIMEOUT_MS = 90_000;
 const EVENTS = 20;
 const HEAD_SIZE = 15;
 const OTHER_ORG_EVENTS = 5;
@@ -44,46 +38,8 @@ function freshPath(prefix: string): string {
 }
 after(() => rmSync(root, { recursive: true, force: true }));
 
-/** The environment with every setting removed, plus the given ones. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (
-      name.startsWith('STRONGROOM_') ||
-      name.startsWith('DATABASE_') ||
-      ['PORT', 'HOST', 'LOG_LEVEL', 'NODE_TEST_CONTEXT', 'NODE_OPTIONS'].includes(name)
-    ) {
-      delete env[name];
-    }
-  }
-  return { ...env, ...extra };
-}
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), COMMAND_TIMEOUT_MS);
-    child.once('error', reject);
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      if (signal !== null) reject(new Error(`strongroom ${args.join(' ')} was killed by ${signal}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-      else resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function describeResult(r: Result): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+  return runCliIn(args, env, root);
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

@@ -1,21 +1,16 @@
 import assert from 'node:assert/strict';
+import { COMMAND_TIMEOUT_MS, bin, cleanEnv, describeResult, repoRoot, type Result } from './support/cli.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { loadMigrations } from '../src/db/migrate.js';
 import { createEmptyServerDatabase, serverUrl, withServer, withServerDatabase } from './support/database.js';
 
-// Compiled to dist/test/cli.test.js: the repository root is two levels up.
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const bin = join(repoRoot, 'bin', 'strongroom.js');
 const version = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-/** How long a command may take before the test gives up on it (a hang guard, not a speed check). */
-const COMMAND_TIMEOUT_MS = 90_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ROOT_TOKEN = /^sr_root_[A-Za-z0-9_-]+$/;
 const LISTENING = /^Strongroom (\S+) listening on http:\/\/127\.0\.0\.1:(\d+) \(database: (.+)\)$/m;
@@ -32,21 +27,6 @@ after(async () => {
 /** A fresh data directory path (not created). */
 function freshDataDir(): string {
   return join(root, `data-${++dirCounter}`);
-}
-
-/** The environment with every setting removed, plus the given ones. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(env)) {
-    if (
-      name.startsWith('STRONGROOM_') ||
-      name.startsWith('DATABASE_') ||
-      ['PORT', 'HOST', 'LOG_LEVEL', 'NODE_TEST_CONTEXT', 'NODE_OPTIONS'].includes(name)
-    ) {
-      delete env[name];
-    }
-  }
-  return { ...env, ...extra };
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -83,12 +63,6 @@ function spawnCli(args: string[], env: NodeJS.ProcessEnv): Spawned {
   return { child, closed, stdout: () => stdout, stderr: () => stderr };
 }
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI to completion. */
 async function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Promise<Result> {
   const run = spawnCli(args, env);
@@ -101,10 +75,6 @@ async function runCli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Prom
     clearTimeout(timer);
     children.delete(run.child);
   }
-}
-
-function describeResult(r: Result): string {
-  return `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 }
 
 /** Runs `bootstrap --json` and returns what it printed; fails unless it succeeds. */

@@ -20,7 +20,6 @@ import {
   type VerifyInput,
   type VerifyReport,
 } from '../domains/audit/audit.verify.js';
-import type { Logger } from '../log.js';
 import { openConfiguredDatabase, pgliteDir } from '../runtime.js';
 
 /**
@@ -47,13 +46,13 @@ function progress(org: string): (verified: number) => void {
 }
 
 /** Verifies the audit log of `--org`, or of every org the database shows, in the configured database. */
-export async function verifyDatabaseAudit(config: Config, logger: Logger, opts: { org: string | undefined }): Promise<number> {
+export async function verifyDatabaseAudit(config: Config, opts: { org: string | undefined }): Promise<number> {
   // Opening PGlite creates a database where there is none; a verifier must not.
   if (config.databaseUrl === undefined && !existsSync(pgliteDir(config.dataDir))) {
     process.stderr.write(`strongroom: there is no database in ${config.dataDir} (set --data-dir or DATABASE_URL).\n`);
     return 1;
   }
-  const database = await openConfiguredDatabase(config, 'audit verify', logger);
+  const database = await openConfiguredDatabase(config, 'audit verify');
   try {
     const pending = await pendingMigrations(database.db);
     if (pending.length > 0) {

@@ -9,7 +9,7 @@ import { ensureSchema, openConfiguredDatabase } from '../runtime.js';
  * the data directory before `serve` starts (PGlite) or on DATABASE_URL at any time.
  */
 export async function bootstrap(config: Config, logger: Logger, opts: { org: string; json: boolean }): Promise<void> {
-  const database = await openConfiguredDatabase(config, 'bootstrap', logger);
+  const database = await openConfiguredDatabase(config, 'bootstrap');
   try {
     await ensureSchema(database, logger);
     const org = await bootstrapOrg({ withTenantTx: createTenantTx(database.db) }, opts.org);

@@ -89,7 +89,7 @@ async function run(argv: string[]): Promise<void> {
       return bootstrap(config, logger, { org: values.org, json: values.json });
     }
     case 'migrate':
-      return migrate(config, createLogger({ level: config.logLevel, destination: pino.destination({ fd: 2, sync: true }) }));
+      return migrate(config);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -115,9 +115,8 @@ async function audit(args: string[], values: ReturnType<typeof parse>['values'])
   }
   if (values.org !== undefined && !ORG_ID.test(values.org)) throw new UsageError('--org takes an org id (a UUID)');
   const config = configFrom(values);
-  const logger = createLogger({ level: config.logLevel, destination: pino.destination({ fd: 2, sync: true }) });
   // PostgreSQL prints uuids in lower case, and so do the events that carry them.
-  process.exitCode = await verifyDatabaseAudit(config, logger, { org: values.org?.toLowerCase() });
+  process.exitCode = await verifyDatabaseAudit(config, { org: values.org?.toLowerCase() });
 }
 
 run(process.argv.slice(2)).catch((err: unknown) => {

@@ -8,7 +8,7 @@ import { createConfiguredKeyring, ensureSchema, openConfiguredDatabase, openConf
  * Prints one plain line with the URL and the database in use; everything else is JSON logs.
  */
 export async function serve(config: Config, logger: Logger, version: string): Promise<void> {
-  const database = await openConfiguredDatabase(config, 'serve', logger);
+  const database = await openConfiguredDatabase(config, 'serve');
   let provider: Awaited<ReturnType<typeof openConfiguredKeyProvider>> | undefined;
   try {
     await ensureSchema(database, logger);
