@@ -130,7 +130,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   const withTenantTx = createTenantTx(deps.db);
-  const withRecordedTx = createRecordedTx(withTenantTx);
+  // Late-bound: the signer and delivery below are built with withRecordedTx.
+  let afterAppend: (orgId: string) => void = () => {};
+  const withRecordedTx = createRecordedTx(withTenantTx, (orgId) => afterAppend(orgId));
   const auditOptions = { ...AUDIT_DEFAULTS, ...deps.audit };
   const signer = await createHeadSigner({
     withTenantTx,
@@ -149,13 +151,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     allowPrivateNetworks: auditOptions.sinksAllowPrivateNetworks,
     ...(auditOptions.sinksCa === undefined ? {} : { ca: auditOptions.sinksCa }),
   });
-  const auditLog = createAuditLog({
-    withTenantTx,
-    onAppended: (orgId) => {
-      signer.noteAppended(orgId);
-      delivery.noteAppended(orgId);
-    },
-  });
+  afterAppend = (orgId) => {
+    signer.noteAppended(orgId);
+    delivery.noteAppended(orgId);
+  };
+  const auditLog = createAuditLog({ withTenantTx, onAppended: (orgId) => afterAppend(orgId) });
   const sinks = createAuditSinkService({
     withTenantTx,
     withRecordedTx,

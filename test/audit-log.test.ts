@@ -281,3 +281,50 @@ describe('retention (A6)', () => {
     ]);
   });
 });
+
+describe('what the runtime role cannot do through the audit functions', () => {
+  const asRuntime = <T>(orgId: string, sql: string, params: unknown[] = []) =>
+    t.database.db.transaction({ 'app.org_id': orgId }, (q) => q.query<T & object>(sql, params));
+
+  test('record a head whose root does not match the log (the database rebuilds it)', async () => {
+    const forgedRoot = Buffer.alloc(32, 0xab);
+    await assert.rejects(
+      asRuntime(org.orgId, 'SELECT audit_record_head(1, $1, now(), $2, $3)', [forgedRoot, 'forged', Buffer.alloc(64)]),
+      /does not match the log/,
+    );
+    await assert.rejects(
+      asRuntime(org.orgId, 'SELECT audit_record_head(999999, $1, now(), $2, $3)', [forgedRoot, 'forged', Buffer.alloc(64)]),
+      /must cover/,
+    );
+    const [forged] = await t.database.superuser((c) =>
+      c.query<{ n: number | string }>(`SELECT count(*) AS n FROM audit_heads WHERE org_id = $1 AND key_id = 'forged'`, [org.orgId]),
+    );
+    assert.equal(Number(forged?.n), 0);
+  });
+
+  test('prune events younger than the retention floors, whatever cutoff it asks for', async () => {
+    await t.call(org.token, { method: 'POST', url: '/v1/audit/heads' });
+    const [row] = await asRuntime<{ n: number | string }>(org.orgId, `SELECT audit_prune('security', 'infinity') + audit_prune('operational', 'infinity') AS n`);
+    assert.equal(Number(row?.n), 0);
+    const [left] = await t.database.superuser((c) =>
+      c.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_events WHERE org_id = $1 AND canonical IS NULL', [org.orgId]),
+    );
+    assert.equal(Number(left?.n), 0);
+  });
+
+  test('choose the retention class of an event: the database derives it from the action', async () => {
+    const body = { action: 'secret.read', class: 'operational', actor: { type: 'root_token', id: 'x' }, resource: { type: 'secret', ref: 'secret:x' }, outcome: 'success', status: 200, reason: null, request_id: 'r', pd: null };
+    const [appended] = await asRuntime<{ seq: number | string }>(org.orgId, 'SELECT seq FROM audit_append($1::jsonb)', [JSON.stringify([body])]);
+    const [stored] = await t.database.superuser((c) =>
+      c.query<{ event_class: string }>('SELECT event_class FROM audit_events WHERE org_id = $1 AND seq = $2', [org.orgId, Number(appended?.seq)]),
+    );
+    assert.equal(stored?.event_class, 'security');
+  });
+
+  test("the database's list of operational actions is the catalogue's", async () => {
+    const { auditActions } = await import('../src/domains/audit/audit.events.js');
+    const rows = await t.database.superuser((c) => c.query<{ action: string }>('SELECT action FROM audit_operational_actions ORDER BY action'));
+    const expected = Object.entries(auditActions).filter(([, c]) => c === 'operational').map(([a]) => a).sort();
+    assert.deepEqual(rows.map((r) => r.action), expected);
+  });
+});

@@ -83,10 +83,23 @@ SELECT make_tenant_table(t::regclass, 'SELECT')
   FROM unnest(ARRAY['audit_chain_heads', 'audit_events', 'audit_personal', 'audit_heads']) AS t;
 GRANT SELECT, INSERT ON signing_keys TO strongroom_app;
 
+-- Owner-only tables the functions below consult: the runtime role can read or change neither.
+-- Actions recorded as `operational` (shorter retention); any other action is `security`, so a
+-- new or unknown action errs on the side of keeping its record longer. test/audit-log.test.ts
+-- checks this list against the catalogue in src/domains/audit/audit.events.ts.
+CREATE TABLE audit_operational_actions (action text PRIMARY KEY);
+INSERT INTO audit_operational_actions (action) VALUES
+  ('vault.list'), ('vault.describe'), ('secret.list'), ('audit.heads.read'), ('audit.proof'), ('audit.sink.list');
+
+-- The shortest retention the server may ask for, per class (A6); an operator who needs less
+-- changes these rows as the owner.
+CREATE TABLE audit_retention_floors (event_class text PRIMARY KEY, days integer NOT NULL CHECK (days > 0));
+INSERT INTO audit_retention_floors (event_class, days) VALUES ('operational', 30), ('security', 365);
+
 -- Appends events to the transaction's org chain, in order, and returns their seq and hash.
 -- `p_events` is a JSON array of event bodies built by the server; this function sets `v`, `org`,
--- `seq` and `time` itself (they win over anything in the body), so neither order nor time can be
--- forged by the caller. An event's `personal` member is stored in audit_personal, not chained.
+-- `seq`, `time` and `class` itself (they win over anything in the body), so neither order, time
+-- nor retention class can be chosen by the caller. An event's `personal` member is stored in audit_personal, not chained.
 -- Events for an org that does not exist are dropped (a forged token must not grow a chain).
 CREATE FUNCTION audit_append(p_events jsonb)
   RETURNS TABLE (seq bigint, hash bytea)
@@ -122,7 +135,8 @@ BEGIN
     v_seq := v_seq + 1;
     v_prev := v_hash;
     v_personal := v_event -> 'personal';
-    v_class := COALESCE(v_event ->> 'class', 'operational');
+    v_class := CASE WHEN EXISTS (SELECT 1 FROM audit_operational_actions a WHERE a.action = v_event ->> 'action')
+                    THEN 'operational' ELSE 'security' END;
     v_canonical := ((v_event - 'personal') || jsonb_build_object(
       'v', 1,
       'org', v_org,
@@ -146,32 +160,79 @@ BEGIN
 END
 $$;
 
--- Records a signed head of the transaction's org. Refuses a head larger than the chain; a head
--- of the same size recorded twice (two nodes signing at once) keeps the first.
+-- Records a signed head of the transaction's org. The function rebuilds the RFC 6962 root
+-- itself from the stored event hashes (extending the frontier of the largest earlier head, which
+-- it also computed), refuses a root that does not match, and stores the frontier it computed:
+-- the caller supplies only the size, the root it signed, and the signature. A head of the same
+-- size recorded twice (two nodes signing at once) keeps the first.
 CREATE FUNCTION audit_record_head(
-  p_tree_size bigint, p_root_hash bytea, p_signed_at timestamptz, p_key_id text, p_signature bytea, p_frontier bytea)
+  p_tree_size bigint, p_root_hash bytea, p_signed_at timestamptz, p_key_id text, p_signature bytea)
   RETURNS void
   LANGUAGE plpgsql SECURITY DEFINER
   SET search_path = public, pg_temp
 AS $$
 DECLARE
   v_org uuid := current_org_id();
+  v_size bigint := 0;
+  v_frontier bytea;
+  v_stack bytea[] := '{}';
+  v_hash bytea;
+  v_carry bigint;
+  v_root bytea;
+  n integer;
+  i integer;
 BEGIN
   IF v_org IS NULL THEN
     RAISE EXCEPTION 'audit_record_head needs a tenant transaction' USING ERRCODE = '42501';
   END IF;
-  IF p_tree_size > COALESCE((SELECT h.seq FROM audit_chain_heads h WHERE h.org_id = v_org), 0) THEN
-    RAISE EXCEPTION 'a head cannot be larger than the chain' USING ERRCODE = '22023';
+  IF p_tree_size < 1 OR p_tree_size > COALESCE((SELECT h.seq FROM audit_chain_heads h WHERE h.org_id = v_org), 0) THEN
+    RAISE EXCEPTION 'a head must cover 1 to all of the chain''s events' USING ERRCODE = '22023';
+  END IF;
+  SELECT h.tree_size, h.frontier INTO v_size, v_frontier
+    FROM audit_heads h WHERE h.org_id = v_org AND h.tree_size <= p_tree_size
+    ORDER BY h.tree_size DESC LIMIT 1;
+  IF NOT FOUND THEN
+    v_size := 0;
+  ELSE
+    FOR i IN 0 .. octet_length(v_frontier) / 32 - 1 LOOP
+      v_stack := v_stack || substring(v_frontier FROM i * 32 + 1 FOR 32);
+    END LOOP;
+  END IF;
+  -- RFC 6962 §2.1 as a compact range: push leaf hashes, merging equal-height subtrees.
+  FOR v_hash IN
+    SELECT e.hash FROM audit_events e WHERE e.org_id = v_org AND e.seq > v_size AND e.seq <= p_tree_size ORDER BY e.seq
+  LOOP
+    v_stack := v_stack || sha256('\x00'::bytea || v_hash);
+    v_size := v_size + 1;
+    v_carry := v_size;
+    WHILE v_carry % 2 = 0 LOOP
+      n := array_length(v_stack, 1);
+      v_stack := v_stack[1:n - 2] || sha256('\x01'::bytea || v_stack[n - 1] || v_stack[n]);
+      v_carry := v_carry / 2;
+    END LOOP;
+  END LOOP;
+  IF v_size <> p_tree_size THEN
+    RAISE EXCEPTION 'the chain has gaps below the head' USING ERRCODE = '22023';
+  END IF;
+  n := array_length(v_stack, 1);
+  v_root := v_stack[n];
+  FOR i IN REVERSE n - 1 .. 1 LOOP
+    v_root := sha256('\x01'::bytea || v_stack[i] || v_root);
+  END LOOP;
+  IF v_root IS DISTINCT FROM p_root_hash THEN
+    RAISE EXCEPTION 'the head''s root does not match the log' USING ERRCODE = '22023';
   END IF;
   INSERT INTO audit_heads (org_id, tree_size, root_hash, signed_at, key_id, signature, frontier)
-    VALUES (v_org, p_tree_size, p_root_hash, p_signed_at, p_key_id, p_signature, p_frontier)
+    VALUES (v_org, p_tree_size, v_root, p_signed_at, p_key_id, p_signature,
+            (SELECT string_agg(x, ''::bytea ORDER BY o) FROM unnest(v_stack) WITH ORDINALITY AS u(x, o)))
     ON CONFLICT (org_id, tree_size) DO NOTHING;
 END
 $$;
 
 -- Retention (A6): blanks the content of the org's events of `p_class` recorded before
--- `p_before` and deletes their personal data, but only events covered by a signed head, so a
--- pruned event's hash stays pinned by a signature. Returns how many events were pruned.
+-- `p_before` — never later than the class's floor in audit_retention_floors allows — and deletes
+-- their personal data, but only events covered by a head (whose root this database rebuilt), so
+-- a pruned event's hash stays pinned. Returns how many events were pruned.
 CREATE FUNCTION audit_prune(p_class text, p_before timestamptz)
   RETURNS bigint
   LANGUAGE plpgsql SECURITY DEFINER
@@ -184,6 +245,11 @@ DECLARE
 BEGIN
   IF v_org IS NULL THEN
     RAISE EXCEPTION 'audit_prune needs a tenant transaction' USING ERRCODE = '42501';
+  END IF;
+  SELECT LEAST(p_before, now() - make_interval(days => f.days)) INTO p_before
+    FROM audit_retention_floors f WHERE f.event_class = p_class;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown event class' USING ERRCODE = '22023';
   END IF;
   SELECT COALESCE(max(h.tree_size), 0) INTO v_signed FROM audit_heads h WHERE h.org_id = v_org;
   DELETE FROM audit_personal p
@@ -199,8 +265,8 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION audit_append(jsonb) FROM PUBLIC;
-REVOKE ALL ON FUNCTION audit_record_head(bigint, bytea, timestamptz, text, bytea, bytea) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_record_head(bigint, bytea, timestamptz, text, bytea) FROM PUBLIC;
 REVOKE ALL ON FUNCTION audit_prune(text, timestamptz) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION audit_append(jsonb) TO strongroom_app;
-GRANT EXECUTE ON FUNCTION audit_record_head(bigint, bytea, timestamptz, text, bytea, bytea) TO strongroom_app;
+GRANT EXECUTE ON FUNCTION audit_record_head(bigint, bytea, timestamptz, text, bytea) TO strongroom_app;
 GRANT EXECUTE ON FUNCTION audit_prune(text, timestamptz) TO strongroom_app;

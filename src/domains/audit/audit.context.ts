@@ -44,7 +44,7 @@ export function noteAuditDetail(detail: { vaultId?: string; version?: number; si
  * be written, the transaction rolls back and the request fails. Outside a request (CLI, jobs),
  * or when the event is already recorded, it is a plain tenant transaction.
  */
-export function createRecordedTx(withTenantTx: WithTenantTx): WithTenantTx {
+export function createRecordedTx(withTenantTx: WithTenantTx, onAppended?: (orgId: string) => void): WithTenantTx {
   return async <T>(orgId: string, fn: (tx: TenantTx) => Promise<T>): Promise<T> => {
     const scope = storage.getStore();
     if (!scope || scope.recorded || scope.orgId() !== orgId) return withTenantTx(orgId, fn);
@@ -56,6 +56,9 @@ export function createRecordedTx(withTenantTx: WithTenantTx): WithTenantTx {
       return value;
     });
     scope.recorded = true;
+    // Head signing and SIEM delivery follow a recorded change as they follow any append; they
+    // serve the org, not this request, so they run outside its scope.
+    if (onAppended) outsideAuditScope(() => onAppended(orgId));
     return result;
   };
 }

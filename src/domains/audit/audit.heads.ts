@@ -89,10 +89,6 @@ async function loadSigningKey(deps: HeadSignerDeps): Promise<SigningKey> {
   }
 }
 
-function encodeFrontier(hashes: readonly Uint8Array[]): Uint8Array {
-  return Buffer.concat(hashes.map((h) => Buffer.from(h)));
-}
-
 function decodeFrontier(head: HeadRow): { size: number; hashes: Uint8Array[] } {
   const hashes: Uint8Array[] = [];
   for (let i = 0; i < head.frontier.length; i += 32) hashes.push(head.frontier.subarray(i, i + 32));
@@ -136,18 +132,20 @@ export async function createHeadSigner(deps: HeadSignerDeps): Promise<HeadSigner
     };
     const signature = sign(null, headSigningPayload(head), key.privateKey);
     const record = opts.recorded ? deps.withRecordedTx : deps.withTenantTx;
-    await record(orgId, (tx) =>
-      recordHead(tx, {
+    // Read back what was stored: if another node signed this size first, that head stands.
+    const stored = await record(orgId, async (tx) => {
+      await recordHead(tx, {
         tree_size: head.tree_size,
         root_hash: Buffer.from(head.root_hash, 'hex'),
         signed_at: head.signed_at,
         key_id: head.key_id,
         signature,
-        frontier: encodeFrontier(tree.frontier().hashes),
-      }),
-    );
+      });
+      return findHead(tx, head.tree_size);
+    });
     lastSigned.set(orgId, now().getTime());
-    return { ...head, signature: signature.toString('base64') };
+    if (!stored) throw new Error('a recorded tree head could not be read back');
+    return toSignedHead(orgId, stored);
   }
 
   /** Retention (A6): prunes content older than each class's period, at most hourly per org. */

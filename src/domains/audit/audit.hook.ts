@@ -110,7 +110,9 @@ export function registerAuditHook(app: FastifyInstance, auditLog: AuditLog): voi
   app.addHook('onSend', async (request, reply, payload) => {
     const config = request.routeOptions.config.audit;
     const orgId = request.principal?.orgId ?? request.authFailureOrgId;
-    if (!config || !orgId || currentAuditScope()?.recorded) return payload;
+    // A change recorded with its transaction needs nothing more — unless the request failed
+    // after it (a later step threw): then the failure is recorded too.
+    if (!config || !orgId || (currentAuditScope()?.recorded && reply.statusCode < 400)) return payload;
     try {
       await auditLog.append(orgId, [buildEvent(request, reply.statusCode)]);
       return payload;

@@ -37,7 +37,7 @@ export async function listAuditEvents(
       WHERE e.org_id = $1 AND e.seq > $2
         AND ($3::text IS NULL OR e.action = $3)
         AND ($4::text IS NULL OR e.actor = $4)
-        AND ($5::text IS NULL OR e.resource = $5 OR e.resource LIKE $5 || '/%')
+        AND ($5::text IS NULL OR e.resource = $5 OR left(e.resource, length($5) + 1) = $5 || '/')
         AND ($6::text IS NULL OR e.outcome = $6)
         AND ($7::timestamptz IS NULL OR e.event_time >= $7)
         AND ($8::timestamptz IS NULL OR e.event_time < $8)
@@ -104,15 +104,20 @@ export async function listHeads(tx: TenantTx): Promise<HeadRow[]> {
   return rows.map(toHead);
 }
 
-/** Records a signed head through the SECURITY DEFINER function (the runtime role cannot insert). */
-export async function recordHead(tx: TenantTx, head: Omit<HeadRow, 'signed_at'> & { signed_at: string }): Promise<void> {
-  await tx.query('SELECT audit_record_head($1, $2, $3::timestamptz, $4, $5, $6)', [
+/**
+ * Records a signed head through the SECURITY DEFINER function (the runtime role cannot insert),
+ * which rebuilds the root from the stored hashes and refuses one that does not match.
+ */
+export async function recordHead(
+  tx: TenantTx,
+  head: { tree_size: number; root_hash: Uint8Array; signed_at: string; key_id: string; signature: Uint8Array },
+): Promise<void> {
+  await tx.query('SELECT audit_record_head($1, $2, $3::timestamptz, $4, $5)', [
     head.tree_size,
     head.root_hash,
     head.signed_at,
     head.key_id,
     head.signature,
-    head.frontier,
   ]);
 }
 

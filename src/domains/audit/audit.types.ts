@@ -4,7 +4,7 @@ import { auditActions } from './audit.events.js';
 
 const seqNumber = z
   .string()
-  .regex(/^[1-9]\d{0,15}$/, 'must be a positive whole number')
+  .regex(/^[1-9]\d{0,14}$/, 'must be a positive whole number')
   .transform(Number);
 
 export const eventsQuery = z
