@@ -98,3 +98,15 @@ test('readiness answers 503 and says which part is down when the database is gon
     await other.close();
   }
 });
+
+test('every request is logged with its request id, taken from x-request-id when plain and made up otherwise', async () => {
+  const given = await t.call(org.token, { ...protectedRequest, headers: { 'x-request-id': 'trace-abc.123' } });
+  assert.equal(given.headers['x-request-id'], 'trace-abc.123');
+  const made = await t.call(org.token, { ...protectedRequest, headers: { 'x-request-id': 'not plain; <script>' } });
+  const madeId = String(made.headers['x-request-id']);
+  assert.match(madeId, /^[0-9a-f-]{36}$/);
+  for (const id of ['trace-abc.123', madeId]) {
+    const lines = t.logs.map((l) => JSON.parse(l) as { requestId?: string; msg?: string }).filter((l) => l.requestId === id);
+    assert.deepEqual(lines.map((l) => l.msg), ['incoming request', 'request completed'], id);
+  }
+});

@@ -13,8 +13,3 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
 export function isForeignKeyViolation(err: unknown): boolean {
   return dbError(err).code === '23503';
 }
-
-/** True when the database refused the operation for lack of privilege (42501), e.g. RLS WITH CHECK. */
-export function isPrivilegeError(err: unknown): boolean {
-  return dbError(err).code === '42501';
-}

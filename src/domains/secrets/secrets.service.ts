@@ -8,7 +8,7 @@ import type { VaultKeyring } from '../../kms/keyring.js';
 import type { Logger } from '../../log.js';
 import { actorOf, decide, type Principal } from '../../policy/policy.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import { findCurrentVaultKey } from '../vaults/vaults.repo.js';
+import { findCurrentVaultKey, findVault } from '../vaults/vaults.repo.js';
 import { normalisePathPrefix, normaliseSecretPath } from './secret-path.js';
 import {
   appendVersion,
@@ -187,7 +187,7 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
       if (!decide(principal, 'describe', { kind: 'vault', orgId: principal.orgId, vaultId }).allow) throw notFound();
       const afterPath = opts.cursor === undefined ? undefined : pathOfCursor(opts.cursor);
       const rows = await withTenantTx(principal.orgId, async (tx) => {
-        if (!(await findCurrentVaultKey(tx, vaultId))) throw notFound();
+        if (!(await findVault(tx, vaultId))) throw notFound();
         return listSecrets(tx, vaultId, { prefix, afterPath, limit: opts.limit + 1 });
       });
       const page = rows.slice(0, opts.limit);
