@@ -36,6 +36,11 @@ import type { Logger } from './log.js';
 import { requireAuthentication } from './plugins/authn.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problem.js';
 import { AppError } from './errors.js';
+import { createAgentTokens, type AgentTokenOptions } from './domains/agents/agent-tokens.js';
+import { registerAgentRoutes, registerAgentTokenRoute, registerJwksRoute } from './domains/agents/agents.routes.js';
+import { createAgentService } from './domains/agents/agents.service.js';
+import { createLocalBus, createRedisBus } from './domains/authz/authz.bus.js';
+import { createAuthorizer } from './domains/authz/authz.service.js';
 
 /** What the app is built from; `main` makes these from config, tests make their own. */
 export interface AppDeps {
@@ -45,6 +50,10 @@ export interface AppDeps {
   logger: Logger;
   version?: string;
   audit?: Partial<AuditOptions>;
+  /** `iss`/`aud` of access tokens; every node of an installation must agree. */
+  tokens?: Partial<AgentTokenOptions>;
+  /** Redis for the cross-node authz broadcast (P6); in-process without it. */
+  redisUrl?: string;
 }
 
 /** Audit settings (config: STRONGROOM_AUDIT_*). */
@@ -156,21 +165,30 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     delivery.noteAppended(orgId);
   };
   const auditLog = createAuditLog({ withTenantTx, onAppended: (orgId) => afterAppend(orgId) });
+  const bus = deps.redisUrl ? await createRedisBus(deps.redisUrl, deps.logger) : createLocalBus();
+  const authz = createAuthorizer({ withTenantTx, withRecordedTx, bus });
   const sinks = createAuditSinkService({
     withTenantTx,
     withRecordedTx,
     keyProvider: deps.keyProvider,
     allowPrivateNetworks: auditOptions.sinksAllowPrivateNetworks,
     delivery,
+    authz,
   });
-  const tokens = createTokenService({ withTenantTx });
-  const vaults = createVaultService({ withTenantTx, withRecordedTx, keyring: deps.keyring });
-  const secrets = createSecretService({ withTenantTx, withRecordedTx, keyring: deps.keyring, logger: deps.logger });
-  const audit = createAuditService({ withTenantTx, signer });
+  const agentTokens = await createAgentTokens(
+    { withInstallationTx: createInstallationTx(deps.db), keyProvider: deps.keyProvider },
+    { issuer: deps.tokens?.issuer ?? 'strongroom', audience: deps.tokens?.audience ?? 'strongroom-api' },
+  );
+  const tokens = createTokenService({ withTenantTx, agentTokens });
+  const agents = createAgentService({ withTenantTx, authz, tokens: agentTokens });
+  const vaults = createVaultService({ withTenantTx, keyring: deps.keyring, authz });
+  const secrets = createSecretService({ withTenantTx, withRecordedTx, keyring: deps.keyring, authz, logger: deps.logger });
+  const audit = createAuditService({ withTenantTx, signer, authz });
   app.addHook('onClose', async () => {
     await auditLog.drain();
     await signer.drain();
     await delivery.close();
+    await bus.close();
   });
 
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -207,15 +225,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerJwksRoute(app, agentTokens);
 
   await app.register(async (v1) => {
     // Audit scope first, so even a failed authentication is recorded.
     registerAuditHook(v1, auditLog);
-    requireAuthentication(v1, tokens);
-    registerVaultRoutes(v1, vaults);
-    registerSecretRoutes(v1, secrets);
-    registerAuditRoutes(v1, audit);
-    registerAuditSinkRoutes(v1, sinks);
+    // The token exchange authenticates by its body; everything else by a bearer token.
+    registerAgentTokenRoute(v1, agents);
+    await v1.register(async (authed) => {
+      requireAuthentication(authed, tokens);
+      registerVaultRoutes(authed, vaults);
+      registerSecretRoutes(authed, secrets);
+      registerAuditRoutes(authed, audit);
+      registerAuditSinkRoutes(authed, sinks);
+      registerAgentRoutes(authed, agents);
+    });
   });
 
   await app.ready();

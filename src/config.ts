@@ -30,6 +30,13 @@ const settingsSchema = z
     STRONGROOM_AUDIT_RETENTION_OPERATIONAL_DAYS: z.coerce.number().int().min(1).max(36_500).default(30),
     STRONGROOM_AUDIT_RETENTION_SECURITY_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
     STRONGROOM_AUDIT_SINKS_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+    REDIS_URL: z
+      .string()
+      .max(4096)
+      .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
+      .optional(),
+    STRONGROOM_TOKEN_ISSUER: z.string().min(1).max(500).default('strongroom'),
+    STRONGROOM_TOKEN_AUDIENCE: z.string().min(1).max(500).default('strongroom-api'),
   })
   .strict();
 
@@ -57,6 +64,10 @@ export interface Config {
     /** Let SIEM sinks reach loopback and private networks (development, in-cluster SIEMs). */
     readonly sinksAllowPrivateNetworks: boolean;
   };
+  /** Redis for the cross-node authz broadcast; in-process without it. */
+  readonly redisUrl: string | undefined;
+  /** `iss` and `aud` of the access tokens this installation issues and accepts. */
+  readonly tokens: { readonly issuer: string; readonly audience: string };
 }
 
 /** Raised with every problem found, each saying which setting to change. */
@@ -142,5 +153,7 @@ export function loadConfig(sources: ConfigSources): Config {
       }),
       sinksAllowPrivateNetworks: s.STRONGROOM_AUDIT_SINKS_ALLOW_PRIVATE === 'true',
     }),
+    redisUrl: s.REDIS_URL,
+    tokens: Object.freeze({ issuer: s.STRONGROOM_TOKEN_ISSUER, audience: s.STRONGROOM_TOKEN_AUDIENCE }),
   });
 }

@@ -13,6 +13,11 @@ export const errorCatalogue = {
   INVALID_PRECONDITION: { status: 400, title: 'The If-Match or If-None-Match header is not valid' },
   // 401
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  // 403 only where the caller already holds a grant whose condition it did not meet: it
+  // reveals nothing about whether the resource exists.
+  REASON_REQUIRED: { status: 403, title: 'A reason is required (send it as X-Audit-Reason)' },
+  STEP_UP_REQUIRED: { status: 403, title: 'A recent multi-factor authentication is required' },
+  SEPARATION_OF_DUTIES: { status: 403, title: 'Separation of duties forbids this' },
   // 404 — also the answer for another tenant's resource (P1): same status, same body.
   NOT_FOUND: { status: 404, title: 'The resource was not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'There is no such endpoint' },

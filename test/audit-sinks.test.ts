@@ -26,7 +26,8 @@ import { openLocalKeyProvider } from '../src/kms/local.js';
 import type { KeyProvider } from '../src/kms/provider.js';
 import { createLogger } from '../src/log.js';
 import { registerProblemHandlers } from '../src/plugins/problem.js';
-import type { Principal } from '../src/policy/policy.js';
+import { createLocalBus } from '../src/domains/authz/authz.bus.js';
+import { createAuthorizer, type Caller } from '../src/domains/authz/authz.service.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 // A5: audit events stream to webhook and syslog sinks at least once, in seq order, with a
@@ -77,12 +78,12 @@ after(async () => {
 
 interface TestOrg {
   orgId: string;
-  principal: Principal;
+  principal: Caller;
 }
 
 async function createOrg(): Promise<TestOrg> {
   const { orgId } = await bootstrapOrg({ withTenantTx }, `sinks-${process.pid}-${++orgCounter}`);
-  return { orgId, principal: { orgId, kind: 'root_token', id: 't', role: 'owner' } };
+  return { orgId, principal: { orgId, kind: 'root_token', id: 't', role: 'owner', epoch: 0, ip: null, reason: null, mfa: false } };
 }
 
 /** Appends `n` events (every third a failure, every event with personal data) and returns their seqs. */
@@ -126,7 +127,9 @@ function startWorker(over: Partial<AuditDeliveryDeps> = {}): AuditDelivery {
 }
 
 function sinkService(delivery: { kick(orgId: string): void }, allowPrivateNetworks = true): AuditSinkService {
-  return createAuditSinkService({ withTenantTx, withRecordedTx: createRecordedTx(withTenantTx), keyProvider, allowPrivateNetworks, delivery });
+  const withRecordedTx = createRecordedTx(withTenantTx);
+  const authz = createAuthorizer({ withTenantTx, withRecordedTx, bus: createLocalBus() });
+  return createAuditSinkService({ withTenantTx, withRecordedTx, keyProvider, allowPrivateNetworks, delivery, authz });
 }
 
 async function createSink(service: AuditSinkService, org: TestOrg, body: Record<string, unknown>): Promise<CreatedSinkView> {

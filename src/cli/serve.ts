@@ -14,7 +14,16 @@ export async function serve(config: Config, logger: Logger, version: string): Pr
     await ensureSchema(database, logger);
     provider = await openConfiguredKeyProvider(config, logger);
     const keyring = createConfiguredKeyring(config, provider);
-    const app = await buildApp({ db: database.db, keyProvider: provider, keyring, logger, version, audit: config.audit });
+    const app = await buildApp({
+      db: database.db,
+      keyProvider: provider,
+      keyring,
+      logger,
+      version,
+      audit: config.audit,
+      tokens: config.tokens,
+      ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
+    });
     await app.listen({ port: config.port, host: config.host });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

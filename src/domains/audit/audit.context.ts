@@ -2,6 +2,20 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TenantTx, WithTenantTx } from '../../db/tenant.js';
 import type { AuditEventInput } from './audit.log.js';
 
+/** What services learn while a request runs, for its audit event. */
+export interface AuditDetail {
+  /** The vault a request created. */
+  vaultId?: string;
+  /** The secret version read or written. */
+  version?: number;
+  /** The sink a request created. */
+  sinkId?: string;
+  /** The id of another resource a request created (agent, policy, member, team, role, approval, review). */
+  createdId?: string;
+  /** The authorization decision that gated the request (A1, P4): allowed or not, and by what. */
+  authz?: { allow: boolean; action: string; by: string[] };
+}
+
 /** The audit state of one request, reachable from the services it calls. */
 export interface AuditScope {
   /** The org the request's event goes to, once authentication has run. */
@@ -9,7 +23,7 @@ export interface AuditScope {
   /** The request's event with the given outcome (`status` null: recorded with its change). */
   build(status: number | null): AuditEventInput;
   /** Details services learn (the vault they created, the version they wrote). */
-  readonly detail: { vaultId?: string; version?: number; sinkId?: string };
+  readonly detail: AuditDetail;
   /** True once the event committed together with the request's change. */
   recorded: boolean;
 }
@@ -32,9 +46,13 @@ export function currentAuditScope(): AuditScope | undefined {
 }
 
 /** Notes what a service learned for the request's audit event (e.g. the version it wrote). */
-export function noteAuditDetail(detail: { vaultId?: string; version?: number; sinkId?: string }): void {
+export function noteAuditDetail(detail: AuditDetail): void {
   const scope = storage.getStore();
-  if (scope) Object.assign(scope.detail, detail);
+  if (!scope) return;
+  // A refusal is what the event records: a later allow (a second check) never hides it.
+  const { authz, ...rest } = detail;
+  Object.assign(scope.detail, rest);
+  if (authz && (scope.detail.authz === undefined || scope.detail.authz.allow)) scope.detail.authz = authz;
 }
 
 /**

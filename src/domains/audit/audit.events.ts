@@ -22,6 +22,48 @@ export const auditActions = {
   'audit.sink.create': 'security',
   'audit.sink.list': 'operational',
   'audit.sink.delete': 'security',
+  'agent.create': 'security',
+  'agent.list': 'operational',
+  'agent.describe': 'operational',
+  'agent.update': 'security',
+  'agent.delete': 'security',
+  'agent.key.rotate': 'security',
+  'agent.token.issue': 'security',
+  'policy.create': 'security',
+  'policy.list': 'operational',
+  'policy.describe': 'operational',
+  'policy.update': 'security',
+  'policy.delete': 'security',
+  'authz.explain': 'security',
+  'member.create': 'security',
+  'member.list': 'operational',
+  'member.describe': 'operational',
+  'member.update': 'security',
+  'member.delete': 'security',
+  'team.create': 'security',
+  'team.list': 'operational',
+  'team.describe': 'operational',
+  'team.update': 'security',
+  'team.delete': 'security',
+  'team.member.add': 'security',
+  'team.member.remove': 'security',
+  'role.create': 'security',
+  'role.list': 'operational',
+  'role.describe': 'operational',
+  'role.update': 'security',
+  'role.delete': 'security',
+  'access.matrix': 'security',
+  'access.review.create': 'security',
+  'access.review.list': 'operational',
+  'access.review.describe': 'operational',
+  'access.review.decide': 'security',
+  'access.review.remind': 'security',
+  'access.review.close': 'security',
+  'approval.request': 'security',
+  'approval.list': 'operational',
+  'approval.describe': 'operational',
+  'approval.approve': 'security',
+  'approval.deny': 'security',
 } as const satisfies Record<string, AuditClass>;
 
 export type AuditClass = 'security' | 'operational';
@@ -32,7 +74,7 @@ export type AuditOutcome = 'success' | 'failure' | 'error';
 
 /** What an event is about. `ref` is the one string filters match (`vault:<id>`, `secret:<vault>/<path>`). */
 export interface AuditResource {
-  type: 'org' | 'vault' | 'secret' | 'audit' | 'audit_sink';
+  type: 'org' | 'vault' | 'secret' | 'audit' | 'audit_sink' | EntityType;
   ref: string;
   vault_id?: string;
   path?: string;
@@ -41,7 +83,7 @@ export interface AuditResource {
 
 /** Who acted. */
 export interface AuditActor {
-  type: 'root_token' | 'anonymous';
+  type: 'root_token' | 'user' | 'agent' | 'anonymous';
   id: string;
 }
 
@@ -61,6 +103,8 @@ export interface AuditEventBody {
   request_id: string;
   pd: string | null;
   class: AuditClass;
+  /** The authorization decision that gated the request, and the policies or role behind it (P4). */
+  authz?: { allow: boolean; action: string; by: string[] };
 }
 
 /** The outcome of an HTTP status. */
@@ -68,6 +112,9 @@ export function outcomeOf(status: number): AuditOutcome {
   if (status >= 500) return 'error';
   return status >= 400 ? 'failure' : 'success';
 }
+
+/** Org-level things other than vaults and secrets that events name by id. */
+export type EntityType = 'agent' | 'policy' | 'member' | 'team' | 'role' | 'access_review' | 'approval' | 'authz';
 
 /** Resource refs, spelled one way everywhere. */
 export const resourceRef = {
@@ -82,4 +129,5 @@ export const resourceRef = {
   }),
   audit: (what: string): AuditResource => ({ type: 'audit', ref: `audit:${what}` }),
   sink: (sinkId: string): AuditResource => ({ type: 'audit_sink', ref: `audit_sink:${sinkId}` }),
+  entity: (type: EntityType, id: string): AuditResource => ({ type, ref: `${type}:${id}` }),
 };

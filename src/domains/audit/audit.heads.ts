@@ -1,10 +1,10 @@
-import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { wipe } from '../../crypto/aead.js';
+import { sign } from 'node:crypto';
 import { createTreeBuilder, leafHash } from '../../crypto/merkle.js';
 import type { WithInstallationTx, WithTenantTx } from '../../db/tenant.js';
 import type { KeyProvider } from '../../kms/provider.js';
+import { loadSigningKey, publicSigningKeys } from '../../kms/signing-keys.js';
 import type { Logger } from '../../log.js';
-import { headSigningPayload, signingKeyId, type SignedHead } from './audit.format.js';
+import { headSigningPayload, type SignedHead } from './audit.format.js';
 import { chainSize, eventHashes, findHead, pruneEvents, recordHead, type HeadRow } from './audit.repo.js';
 
 /** Signs RFC 6962 tree heads of org audit chains with the installation's Ed25519 key (A3). */
@@ -39,55 +39,7 @@ export interface HeadSignerDeps {
   now?: () => Date;
 }
 
-const SIGNING_KEY_AAD_PREFIX = 'strongroom:signing-key:v1:';
 const PRUNE_EVERY_MS = 3_600_000;
-
-interface SigningKey {
-  keyId: string;
-  privateKey: KeyObject;
-}
-
-/**
- * Loads the installation's audit signing key, making it on first use: an Ed25519 key pair
- * whose private half is wrapped by the root-key provider and stored in `signing_keys`. Several
- * nodes starting at once may each make one; all then use the oldest, so heads carry one key id.
- */
-async function loadSigningKey(deps: HeadSignerDeps): Promise<SigningKey> {
-  const oldest = () =>
-    deps.withInstallationTx((q) =>
-      q.query<{ key_id: string; provider: string; root_key_id: string; wrapped_private_key: Uint8Array }>(
-        `SELECT key_id, provider, root_key_id, wrapped_private_key FROM signing_keys
-          WHERE purpose = 'audit-heads' ORDER BY created_at, key_id LIMIT 1`,
-      ),
-    );
-  let [row] = await oldest();
-  if (!row) {
-    const pair = generateKeyPairSync('ed25519');
-    const raw = pair.publicKey.export({ format: 'der', type: 'spki' }).subarray(12);
-    const keyId = signingKeyId(raw);
-    const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
-    const wrapped = await deps.keyProvider.wrap(der, Buffer.from(SIGNING_KEY_AAD_PREFIX + keyId));
-    wipe(der);
-    await deps.withInstallationTx((q) =>
-      q.query(
-        `INSERT INTO signing_keys (key_id, purpose, algorithm, public_key, provider, root_key_id, wrapped_private_key)
-         VALUES ($1, 'audit-heads', 'Ed25519', $2, $3, $4, $5) ON CONFLICT (key_id) DO NOTHING`,
-        [keyId, raw, deps.keyProvider.name, wrapped.keyId, wrapped.ciphertext],
-      ),
-    );
-    [row] = await oldest();
-  }
-  if (!row) throw new Error('no audit signing key could be stored');
-  const der = await deps.keyProvider.unwrap(
-    { keyId: row.root_key_id, ciphertext: row.wrapped_private_key },
-    Buffer.from(SIGNING_KEY_AAD_PREFIX + row.key_id),
-  );
-  try {
-    return { keyId: row.key_id, privateKey: createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' }) };
-  } finally {
-    wipe(der);
-  }
-}
 
 function decodeFrontier(head: HeadRow): { size: number; hashes: Uint8Array[] } {
   const hashes: Uint8Array[] = [];
@@ -97,7 +49,7 @@ function decodeFrontier(head: HeadRow): { size: number; hashes: Uint8Array[] } {
 
 /** Builds the signer (loads or makes the signing key). */
 export async function createHeadSigner(deps: HeadSignerDeps): Promise<HeadSigner> {
-  const key = await loadSigningKey(deps);
+  const key = await loadSigningKey(deps, 'audit-heads');
   const now = deps.now ?? (() => new Date());
   const lastSigned = new Map<string, number>();
   const lastPruned = new Map<string, number>();
@@ -174,12 +126,8 @@ export async function createHeadSigner(deps: HeadSignerDeps): Promise<HeadSigner
       background.add(run);
     },
     async publicKeys() {
-      const rows = await deps.withInstallationTx((q) =>
-        q.query<{ key_id: string; public_key: Uint8Array }>(
-          `SELECT key_id, public_key FROM signing_keys WHERE purpose = 'audit-heads' ORDER BY created_at, key_id`,
-        ),
-      );
-      return Object.fromEntries(rows.map((r) => [r.key_id, Buffer.from(r.public_key).toString('base64')]));
+      const keys = await publicSigningKeys(deps.withInstallationTx, 'audit-heads');
+      return Object.fromEntries(keys.map((k) => [k.keyId, Buffer.from(k.rawPublicKey).toString('base64')]));
     },
     toSignedHead,
     async drain() {

@@ -4,9 +4,17 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AppError } from '../../errors.js';
 import { PROBLEM_CONTENT_TYPE, problemOf } from '../../plugins/problem.js';
 import { normaliseSecretPath } from '../secrets/secret-path.js';
-import { auditActions, outcomeOf, resourceRef, type AuditAction, type AuditEventBody, type AuditResource } from './audit.events.js';
+import {
+  auditActions,
+  outcomeOf,
+  resourceRef,
+  type AuditAction,
+  type AuditEventBody,
+  type AuditResource,
+  type EntityType,
+} from './audit.events.js';
 import { personalCommitment } from './audit.format.js';
-import { currentAuditScope, runInAuditScope, type AuditScope } from './audit.context.js';
+import { currentAuditScope, runInAuditScope, type AuditDetail, type AuditScope } from './audit.context.js';
 import type { AuditEventInput, AuditLog } from './audit.log.js';
 
 /** What a route records: its action, and what it acts on. */
@@ -23,7 +31,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     /** Details a handler learns while it runs (the vault it created, the version it read). */
-    auditDetail: { vaultId?: string; version?: number; sinkId?: string };
+    auditDetail: AuditDetail;
     /** The org named by a bearer token that failed authentication, to record the failure in. */
     authFailureOrgId: string | null;
   }
@@ -57,6 +65,17 @@ export const auditResource = {
     return resourceRef.secret(vault.toLowerCase(), path.path, request.auditDetail.version);
   },
   audit: (what: string) => (): AuditResource => resourceRef.audit(what),
+  /**
+   * An org-level entity named by the route parameter `paramName` — or, on the route that
+   * creates one, by the id the service noted (`createdId`); `(new)` when none was created.
+   */
+  entity:
+    (type: EntityType, paramName: string) =>
+    (request: FastifyRequest): AuditResource => {
+      const id = param(request, paramName) ?? request.auditDetail.createdId;
+      if (id === undefined) return { type, ref: `${type}:(new)` };
+      return UUID.test(id) ? resourceRef.entity(type, id.toLowerCase()) : { type, ref: `${type}:(invalid)` };
+    },
   sink: (request: FastifyRequest): AuditResource => {
     const id = param(request, 'sinkId') ?? request.auditDetail.sinkId;
     if (id === undefined) return resourceRef.audit('sinks');
@@ -146,6 +165,7 @@ function buildEvent(request: FastifyRequest, status: number | null): AuditEventI
     request_id: request.id,
     pd: personalCommitment(salt, personal),
     class: auditActions[action],
+    ...(request.auditDetail.authz ? { authz: request.auditDetail.authz } : {}),
   };
   return { body, personal: { ...personal, salt: salt.toString('hex') } };
 }

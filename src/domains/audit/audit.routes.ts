@@ -94,6 +94,6 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService): 
       reply
         .type('application/x-ndjson; charset=utf-8')
         .header('content-disposition', 'attachment; filename="audit-export.jsonl"')
-        .send(audit.exportStream(principalOf(request))),
+        .send(await audit.exportStream(principalOf(request))),
   });
 }

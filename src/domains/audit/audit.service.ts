@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { consistencyProof, inclusionProof, leafHash, merkleRoot } from '../../crypto/merkle.js';
 import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
-import { decide, type Principal } from '../../policy/policy.js';
+import type { Authorizer, Caller } from '../authz/authz.service.js';
 import type { ExportedEvent, HeadsDocument, SignedHead } from './audit.format.js';
 import type { HeadSigner } from './audit.heads.js';
 import { chainSize, eventHashes, findHead, listAuditEvents, listHeads, type AuditEventRow, type AuditFilter } from './audit.repo.js';
@@ -12,18 +12,19 @@ import type { AuditEventView } from './audit.types.js';
 export interface AuditServiceDeps {
   withTenantTx: WithTenantTx;
   signer: HeadSigner;
+  authz: Pick<Authorizer, 'require'>;
 }
 
 /** Reading the audit log and proving it (A3, A4, A5). */
 export interface AuditService {
-  query(principal: Principal, filter: AuditFilter, opts: { cursor?: number; limit: number }): Promise<{ events: AuditEventView[]; next_cursor: string | null }>;
-  latestHead(principal: Principal): Promise<SignedHead & { public_key: string }>;
-  heads(principal: Principal): Promise<HeadsDocument>;
-  signHead(principal: Principal): Promise<SignedHead>;
-  inclusion(principal: Principal, seq: number, treeSize?: number): Promise<{ seq: number; leaf_index: number; event_hash: string; tree_size: number; root_hash: string; proof: string[]; head: SignedHead }>;
-  consistency(principal: Principal, from: number, to: number): Promise<{ from: number; to: number; from_root: string; to_root: string; proof: string[] }>;
+  query(principal: Caller, filter: AuditFilter, opts: { cursor?: number; limit: number }): Promise<{ events: AuditEventView[]; next_cursor: string | null }>;
+  latestHead(principal: Caller): Promise<SignedHead & { public_key: string }>;
+  heads(principal: Caller): Promise<HeadsDocument>;
+  signHead(principal: Caller): Promise<SignedHead>;
+  inclusion(principal: Caller, seq: number, treeSize?: number): Promise<{ seq: number; leaf_index: number; event_hash: string; tree_size: number; root_hash: string; proof: string[]; head: SignedHead }>;
+  consistency(principal: Caller, from: number, to: number): Promise<{ from: number; to: number; from_root: string; to_root: string; proof: string[] }>;
   /** JSONL of ExportedEvent, streamed in seq order. */
-  exportStream(principal: Principal): Readable;
+  exportStream(principal: Caller): Promise<Readable>;
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -56,9 +57,10 @@ export function toExported(row: AuditEventRow): ExportedEvent {
 export function createAuditService(deps: AuditServiceDeps): AuditService {
   const { withTenantTx, signer } = deps;
 
-  // The audit log is the org's own security record: for its administrators (P1: others see 404).
-  function authorize(principal: Principal): void {
-    if (!decide(principal, 'admin', { kind: 'org', orgId: principal.orgId }).allow) throw notFound();
+  // The audit log is the org's own security record: for those whose role may read it (P1:
+  // others see 404).
+  async function authorize(caller: Caller): Promise<void> {
+    await deps.authz.require(caller, 'describe', { kind: 'org', orgId: caller.orgId, area: 'audit' });
   }
 
   async function headOf(orgId: string, treeSize?: number): Promise<SignedHead> {
@@ -72,7 +74,7 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
 
   return {
     async query(principal, filter, opts) {
-      authorize(principal);
+      await authorize(principal);
       const rows = await withTenantTx(principal.orgId, (tx) =>
         listAuditEvents(tx, { filter, afterSeq: opts.cursor ?? 0, limit: opts.limit + 1 }),
       );
@@ -84,14 +86,14 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
     },
 
     async latestHead(principal) {
-      authorize(principal);
+      await authorize(principal);
       const head = await headOf(principal.orgId);
       const keys = await signer.publicKeys();
       return { ...head, public_key: keys[head.key_id] ?? '' };
     },
 
     async heads(principal) {
-      authorize(principal);
+      await authorize(principal);
       const rows = await withTenantTx(principal.orgId, (tx) => listHeads(tx));
       return {
         org: principal.orgId,
@@ -101,14 +103,14 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
     },
 
     async signHead(principal) {
-      authorize(principal);
+      await authorize(principal);
       const head = await signer.signNow(principal.orgId, { recorded: true });
       if (!head) throw notFound();
       return head;
     },
 
     async inclusion(principal, seq, treeSize) {
-      authorize(principal);
+      await authorize(principal);
       const head = await headOf(principal.orgId, treeSize);
       if (seq > head.tree_size) {
         throw new AppError('VALIDATION_FAILED', `Event ${seq} is not covered by the signed head of size ${head.tree_size} yet.`);
@@ -127,7 +129,7 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
     },
 
     async consistency(principal, from, to) {
-      authorize(principal);
+      await authorize(principal);
       if (from > to) throw new AppError('VALIDATION_FAILED', 'from must not be larger than to.');
       const hashes = await withTenantTx(principal.orgId, async (tx) => {
         if (to > (await chainSize(tx))) throw new AppError('VALIDATION_FAILED', 'to is larger than the log.');
@@ -143,8 +145,8 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
       };
     },
 
-    exportStream(principal) {
-      authorize(principal);
+    async exportStream(principal) {
+      await authorize(principal);
       const orgId = principal.orgId;
       async function* lines(): AsyncGenerator<string> {
         let after = 0;

@@ -6,7 +6,8 @@ import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import type { VaultKeyring } from '../../kms/keyring.js';
 import type { Logger } from '../../log.js';
-import { actorOf, decide, type Principal } from '../../policy/policy.js';
+import { actorOf } from '../../policy/policy.js';
+import type { Authorizer, Caller } from '../authz/authz.service.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
 import { findCurrentVaultKey, findVault } from '../vaults/vaults.repo.js';
 import { normalisePathPrefix, normaliseSecretPath } from './secret-path.js';
@@ -34,6 +35,7 @@ export interface SecretServiceDeps {
   /** The transaction that changes something: the request's audit event commits with it. */
   withRecordedTx: WithTenantTx;
   keyring: Pick<VaultKeyring, 'useVaultKey'>;
+  authz: Pick<Authorizer, 'require' | 'check'>;
   logger: Logger;
   now?: () => Date;
 }
@@ -42,24 +44,24 @@ export interface SecretServiceDeps {
 export interface SecretService {
   /** Writes a new version. */
   put(
-    principal: Principal,
+    principal: Caller,
     vaultId: string,
     rawPath: string,
     input: PutSecretInput,
     precondition: WritePrecondition,
   ): Promise<SecretDescription>;
   /** Reads the current version, or `version`, with its value. */
-  read(principal: Principal, vaultId: string, rawPath: string, version?: number): Promise<SecretValue>;
+  read(principal: Caller, vaultId: string, rawPath: string, version?: number): Promise<SecretValue>;
   /** Lists live secrets under a prefix: paths and descriptions, never values. */
   list(
-    principal: Principal,
+    principal: Caller,
     vaultId: string,
     opts: { prefix: string; limit: number; cursor: string | undefined },
   ): Promise<{ secrets: SecretDescription[]; next_cursor: string | null }>;
   /** Deletes a secret (soft: its versions stay until destroyed). */
-  remove(principal: Principal, vaultId: string, rawPath: string): Promise<void>;
+  remove(principal: Caller, vaultId: string, rawPath: string): Promise<void>;
   /** Erases one version's ciphertext for good. */
-  destroyVersion(principal: Principal, vaultId: string, rawPath: string, version: number): Promise<void>;
+  destroyVersion(principal: Caller, vaultId: string, rawPath: string, version: number): Promise<void>;
 }
 
 function canonicalPath(raw: string): string {
@@ -93,15 +95,14 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
   const { withTenantTx, withRecordedTx, keyring, logger } = deps;
   const now = deps.now ?? (() => new Date());
 
-  function authorize(principal: Principal, action: 'read' | 'write' | 'delete', vaultId: string, path: string): void {
-    const decision = decide(principal, action, { kind: 'secret', orgId: principal.orgId, vaultId, path });
-    if (!decision.allow) throw notFound();
+  async function authorize(caller: Caller, action: 'read' | 'write' | 'delete', vaultId: string, path: string): Promise<void> {
+    await deps.authz.require(caller, action, { kind: 'secret', orgId: caller.orgId, vaultId, path });
   }
 
   return {
     async put(principal, vaultId, rawPath, input, precondition) {
       const path = canonicalPath(rawPath);
-      authorize(principal, 'write', vaultId, path);
+      await authorize(principal, 'write', vaultId, path);
       const { orgId } = principal;
       const actor = actorOf(principal);
       const plaintext = Buffer.from(input.value, 'utf8');
@@ -147,7 +148,7 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
 
     async read(principal, vaultId, rawPath, version) {
       const path = canonicalPath(rawPath);
-      authorize(principal, 'read', vaultId, path);
+      await authorize(principal, 'read', vaultId, path);
       const { orgId } = principal;
       const row = await withTenantTx(orgId, (tx) => findSecretVersion(tx, vaultId, path, version));
       if (!row) throw notFound();
@@ -184,7 +185,7 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
     async list(principal, vaultId, opts) {
       const prefix = normalisePathPrefix(opts.prefix);
       if (prefix === undefined) throw new AppError('INVALID_SECRET_PATH', 'The prefix is not a valid secret path.');
-      if (!decide(principal, 'describe', { kind: 'vault', orgId: principal.orgId, vaultId }).allow) throw notFound();
+      await deps.authz.require(principal, 'describe', { kind: 'vault', orgId: principal.orgId, vaultId });
       const afterPath = opts.cursor === undefined ? undefined : pathOfCursor(opts.cursor);
       const rows = await withTenantTx(principal.orgId, async (tx) => {
         if (!(await findVault(tx, vaultId))) throw notFound();
@@ -192,15 +193,21 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
       });
       const page = rows.slice(0, opts.limit);
       const last = page.at(-1);
+      // Only the paths the caller may describe; the cursor still moves past the others.
+      const visible: SecretRow[] = [];
+      for (const row of page) {
+        const decision = await deps.authz.check(principal, 'describe', { kind: 'secret', orgId: principal.orgId, vaultId, path: row.path });
+        if (decision.allow) visible.push(row);
+      }
       return {
-        secrets: page.map(describe),
+        secrets: visible.map(describe),
         next_cursor: rows.length > opts.limit && last ? cursorOf(last.path) : null,
       };
     },
 
     async remove(principal, vaultId, rawPath) {
       const path = canonicalPath(rawPath);
-      authorize(principal, 'delete', vaultId, path);
+      await authorize(principal, 'delete', vaultId, path);
       await withRecordedTx(principal.orgId, async (tx) => {
         if (!(await softDeleteSecret(tx, vaultId, path, actorOf(principal)))) throw notFound();
       });
@@ -208,7 +215,7 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
 
     async destroyVersion(principal, vaultId, rawPath, version) {
       const path = canonicalPath(rawPath);
-      authorize(principal, 'delete', vaultId, path);
+      await authorize(principal, 'delete', vaultId, path);
       noteAuditDetail({ version });
       await withRecordedTx(principal.orgId, async (tx) => {
         // Nothing to destroy is a refusal, recorded on its way out, not a change.

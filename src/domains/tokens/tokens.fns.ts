@@ -2,15 +2,18 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
 
 /**
  * Bearer tokens Strongroom issues: `sr_<kind>_<base64url(org id ‖ token id ‖ 32 random bytes)>`.
+ * Kinds: `root` (an org's bootstrap owner token), `user` (a member's personal token), `agent`
+ * (an agent's API key, whose "token id" is the agent id; it is only ever exchanged for a
+ * short-lived access token, never accepted as a bearer token itself).
  *
  * The org id travels inside the token so the server finds the token's row in a tenant
  * transaction under row-level security — no lookup table across tenants, no privileged path.
  * The distinctive `sr_` prefix lets secret scanners spot a leaked token. Only SHA-256 of the
  * random part is stored: 256 bits of entropy need no slow hash (as GitHub does for its tokens).
  */
-export type TokenKind = 'root';
+export type TokenKind = 'root' | 'user' | 'agent';
 
-const TOKEN = /^sr_(root)_([A-Za-z0-9_-]{86})$/;
+const TOKEN = /^sr_(root|user|agent)_([A-Za-z0-9_-]{86})$/;
 const BODY_BYTES = 16 + 16 + 32;
 
 /** A token's parts, as read from the Authorization header. */
@@ -30,9 +33,12 @@ function bytesToUuid(bytes: Uint8Array): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** A new token for `orgId`: the text to hand out once, and what to store. */
-export function generateToken(kind: TokenKind, orgId: string): { token: string; tokenId: string; secretHash: Uint8Array } {
-  const tokenId = randomUUID();
+/** A new token for `orgId` (an agent key passes the agent id as `tokenId`): the text to hand out once, and what to store. */
+export function generateToken(
+  kind: TokenKind,
+  orgId: string,
+  tokenId: string = randomUUID(),
+): { token: string; tokenId: string; secretHash: Uint8Array } {
   const secret = randomBytes(32);
   const body = Buffer.concat([uuidToBytes(orgId), uuidToBytes(tokenId), secret]);
   const token = `sr_${kind}_${body.toString('base64url')}`;

@@ -7,22 +7,23 @@ export interface VaultRow {
   name: string;
   description: string;
   key_version: number;
+  team_id: string | null;
   created_by: string;
   created_at: Date;
 }
 
-const VAULT_COLUMNS = 'vault_id, name, description, key_version, created_by, created_at';
+const VAULT_COLUMNS = 'vault_id, name, description, key_version, team_id, created_by, created_at';
 
 /** Creates a vault with its first key version. */
 export async function insertVault(
   tx: TenantTx,
-  vault: { vaultId: string; name: string; description: string; createdBy: string },
+  vault: { vaultId: string; name: string; description: string; teamId: string | null; createdBy: string },
   key: StoredVaultKey,
 ): Promise<VaultRow> {
   const [row] = await tx.query<VaultRow>(
-    `INSERT INTO vaults (org_id, vault_id, name, description, key_version, created_by)
-     VALUES ($1, $2, $3, $4, 1, $5) RETURNING ${VAULT_COLUMNS}`,
-    [tx.orgId, vault.vaultId, vault.name, vault.description, vault.createdBy],
+    `INSERT INTO vaults (org_id, vault_id, name, description, key_version, team_id, created_by)
+     VALUES ($1, $2, $3, $4, 1, $5, $6) RETURNING ${VAULT_COLUMNS}`,
+    [tx.orgId, vault.vaultId, vault.name, vault.description, vault.teamId, vault.createdBy],
   );
   await tx.query(
     `INSERT INTO vault_keys (org_id, vault_id, version, provider, root_key_id, wrapped_key)

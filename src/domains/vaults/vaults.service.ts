@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { isUniqueViolation } from '../../db/errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.js';
 import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import type { VaultKeyring } from '../../kms/keyring.js';
-import { actorOf, decide, type Principal } from '../../policy/policy.js';
+import { ACTIONS } from '../../policy/types.js';
+import { actorOf } from '../../policy/policy.js';
+import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { insertPolicy } from '../policies/policies.repo.js';
+import { WHOLE_VAULT } from '../../policy/glob.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
 import type { CreateVaultInput, VaultView } from './vaults.types.js';
 import { countLiveSecrets, deleteVault, findVault, insertVault, listVaults, lockVault, type VaultRow } from './vaults.repo.js';
@@ -11,18 +15,17 @@ import { countLiveSecrets, deleteVault, findVault, insertVault, listVaults, lock
 /** Dependencies of the vault service. */
 export interface VaultServiceDeps {
   withTenantTx: WithTenantTx;
-  /** The transaction that changes something: the request's audit event commits with it. */
-  withRecordedTx: WithTenantTx;
   keyring: Pick<VaultKeyring, 'createVaultKey' | 'forgetVault'>;
+  authz: Pick<Authorizer, 'require' | 'check' | 'withChange'>;
 }
 
 /** Vaults: named containers of secrets, each with its own key (S1). */
 export interface VaultService {
-  create(principal: Principal, input: CreateVaultInput): Promise<VaultView>;
-  list(principal: Principal): Promise<VaultView[]>;
-  get(principal: Principal, vaultId: string): Promise<VaultView>;
+  create(principal: Caller, input: CreateVaultInput): Promise<VaultView>;
+  list(principal: Caller): Promise<VaultView[]>;
+  get(principal: Caller, vaultId: string): Promise<VaultView>;
   /** Deletes a vault; refuses one that holds secrets unless `force`. */
-  remove(principal: Principal, vaultId: string, opts: { force: boolean }): Promise<void>;
+  remove(principal: Caller, vaultId: string, opts: { force: boolean }): Promise<void>;
 }
 
 function toView(row: VaultRow): VaultView {
@@ -30,6 +33,7 @@ function toView(row: VaultRow): VaultView {
     id: row.vault_id,
     name: row.name,
     description: row.description,
+    team_id: row.team_id,
     created_by: row.created_by,
     created_at: row.created_at.toISOString(),
   };
@@ -37,16 +41,33 @@ function toView(row: VaultRow): VaultView {
 
 /** Builds the vault service. */
 export function createVaultService(deps: VaultServiceDeps): VaultService {
-  const { withTenantTx, withRecordedTx, keyring } = deps;
+  const { withTenantTx, keyring, authz } = deps;
   return {
     async create(principal, input) {
-      if (!decide(principal, 'admin', { kind: 'org', orgId: principal.orgId }).allow) throw notFound();
+      await authz.require(principal, 'write', { kind: 'org', orgId: principal.orgId, area: 'vaults' });
       const vaultId = randomUUID();
       // The KMS call happens before the transaction opens (short transactions).
       const key = await keyring.createVaultKey({ orgId: principal.orgId, vaultId, version: 1 });
       try {
-        const row = await withRecordedTx(principal.orgId, async (tx) => {
-          const inserted = await insertVault(tx, { vaultId, name: input.name, description: input.description, createdBy: actorOf(principal) }, key);
+        const row = await authz.withChange(principal.orgId, async (tx) => {
+          const createdBy = actorOf(principal);
+          const inserted = await insertVault(tx, { vaultId, name: input.name, description: input.description, teamId: input.team_id ?? null, createdBy }, key);
+          // The creator holds every action on the new vault (P3) — a root token already does, by its role.
+          if (principal.kind !== 'root_token') {
+            await insertPolicy(tx, {
+              policyId: randomUUID(),
+              vaultId,
+              principalType: principal.kind,
+              principalId: principal.id,
+              pattern: WHOLE_VAULT,
+              permissions: [...ACTIONS],
+              effect: 'allow',
+              conditions: {},
+              expiresAt: null,
+              description: 'vault creator',
+              actor: createdBy,
+            });
+          }
           noteAuditDetail({ vaultId });
           return inserted;
         });
@@ -56,26 +77,32 @@ export function createVaultService(deps: VaultServiceDeps): VaultService {
         if (isUniqueViolation(err, 'vaults_name_key')) {
           throw new AppError('CONFLICT', 'A vault with that name already exists in this org.', { cause: err });
         }
+        if (isForeignKeyViolation(err)) throw new AppError('VALIDATION_FAILED', 'There is no team with that team_id in this org.', { cause: err });
         throw err;
       }
     },
 
     async list(principal) {
-      if (!decide(principal, 'describe', { kind: 'org', orgId: principal.orgId }).allow) return [];
+      await authz.require(principal, 'describe', { kind: 'org', orgId: principal.orgId, area: 'vaults' });
       const rows = await withTenantTx(principal.orgId, (tx) => listVaults(tx));
-      return rows.map(toView);
+      // Only the vaults the caller may see (a manager: its teams' vaults and its grants).
+      const visible: VaultRow[] = [];
+      for (const row of rows) {
+        if ((await authz.check(principal, 'describe', { kind: 'vault', orgId: principal.orgId, vaultId: row.vault_id })).allow) visible.push(row);
+      }
+      return visible.map(toView);
     },
 
     async get(principal, vaultId) {
-      if (!decide(principal, 'describe', { kind: 'vault', orgId: principal.orgId, vaultId }).allow) throw notFound();
+      await authz.require(principal, 'describe', { kind: 'vault', orgId: principal.orgId, vaultId });
       const row = await withTenantTx(principal.orgId, (tx) => findVault(tx, vaultId));
       if (!row) throw notFound();
       return toView(row);
     },
 
     async remove(principal, vaultId, opts) {
-      if (!decide(principal, 'admin', { kind: 'vault', orgId: principal.orgId, vaultId }).allow) throw notFound();
-      await withRecordedTx(principal.orgId, async (tx) => {
+      await authz.require(principal, 'admin', { kind: 'vault', orgId: principal.orgId, vaultId });
+      await authz.withChange(principal.orgId, async (tx) => {
         // Locked before counting, so a secret written meanwhile is either counted or refused.
         if (!(await lockVault(tx, vaultId))) throw notFound();
         if (!opts.force && (await countLiveSecrets(tx, vaultId)) > 0) {

@@ -8,6 +8,7 @@ export const createVaultBody = z
   .object({
     name: name(100).describe('Unique (case-insensitively) within the org'),
     description: text(1000).default(''),
+    team_id: z.uuid().optional().describe("The team that owns the vault: its members' roles reach it (P2)"),
   })
   .strict();
 export type CreateVaultInput = z.output<typeof createVaultBody>;
@@ -28,6 +29,7 @@ export const vaultResponse = z.object({
   id: z.uuid(),
   name: z.string(),
   description: z.string(),
+  team_id: z.uuid().nullable(),
   created_by: z.string(),
   created_at: z.iso.datetime(),
 });

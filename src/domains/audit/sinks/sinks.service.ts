@@ -5,7 +5,7 @@ import { isUniqueViolation } from '../../../db/errors.js';
 import type { WithTenantTx } from '../../../db/tenant.js';
 import { AppError, notFound } from '../../../errors.js';
 import type { KeyProvider } from '../../../kms/provider.js';
-import { decide, type Principal } from '../../../policy/policy.js';
+import type { Authorizer, Caller } from '../../authz/authz.service.js';
 import { DestinationRefusedError, resolveDestination } from './destination.js';
 import { SinkDeliveryError } from './errors.js';
 import { generateSinkSecret, sinkSecretAad } from './secret.js';
@@ -23,16 +23,17 @@ export interface AuditSinkServiceDeps {
   allowPrivateNetworks: boolean;
   /** Started after a sink is created, so it receives the org's history right away. */
   delivery: { kick(orgId: string): void };
+  authz: Pick<Authorizer, 'require'>;
 }
 
 /** Audit sinks (A5): where an org's audit events are streamed. */
 export interface AuditSinkService {
   /** Creates a sink that starts from the first event; a webhook's secret is in the answer, once. */
-  create(principal: Principal, input: CreateSinkInput): Promise<CreatedSinkView>;
+  create(principal: Caller, input: CreateSinkInput): Promise<CreatedSinkView>;
   /** The org's sinks with their delivery state; never a secret. */
-  list(principal: Principal): Promise<SinkView[]>;
+  list(principal: Caller): Promise<SinkView[]>;
   /** Deletes a sink; NOT_FOUND when the org has no such sink. */
-  remove(principal: Principal, sinkId: string): Promise<void>;
+  remove(principal: Caller, sinkId: string): Promise<void>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -84,7 +85,7 @@ export function createAuditSinkService(deps: AuditSinkServiceDeps): AuditSinkSer
   return {
     async create(principal, input) {
       const orgId = principal.orgId;
-      if (!decide(principal, 'admin', { kind: 'org', orgId }).allow) throw notFound();
+      await deps.authz.require(principal, 'admin', { kind: 'org', orgId, area: 'integrations' });
       const config = await checkedConfig(input);
       const sinkId = randomUUID();
       const secret = input.kind === 'webhook' ? generateSinkSecret() : null;
@@ -117,13 +118,13 @@ export function createAuditSinkService(deps: AuditSinkServiceDeps): AuditSinkSer
     },
 
     async list(principal) {
-      if (!decide(principal, 'admin', { kind: 'org', orgId: principal.orgId }).allow) throw notFound();
+      await deps.authz.require(principal, 'describe', { kind: 'org', orgId: principal.orgId, area: 'integrations' });
       const rows = await withTenantTx(principal.orgId, (tx) => listSinks(tx));
       return rows.map(toView);
     },
 
     async remove(principal, sinkId) {
-      if (!decide(principal, 'admin', { kind: 'org', orgId: principal.orgId }).allow) throw notFound();
+      await deps.authz.require(principal, 'admin', { kind: 'org', orgId: principal.orgId, area: 'integrations' });
       if (!UUID.test(sinkId)) throw notFound();
       await withRecordedTx(principal.orgId, async (tx) => {
         if (!(await deleteSink(tx, sinkId))) throw notFound();

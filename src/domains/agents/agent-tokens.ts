@@ -1,0 +1,127 @@
+import { randomUUID, type KeyObject } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import type { WithInstallationTx } from '../../db/tenant.js';
+import type { KeyProvider } from '../../kms/provider.js';
+import { ed25519PublicKey, loadSigningKey, publicSigningKeys } from '../../kms/signing-keys.js';
+
+/**
+ * Agent access tokens (P5): short-lived JWTs, signed with the installation's Ed25519 key
+ * (`EdDSA`), published at /.well-known/jwks.json.
+ *
+ * Header `typ: at+jwt` (RFC 9068). Claims: `iss`, `aud`, `sub: agent:<id>`, `org`, `jti`, `iat`,
+ * `nbf`, `exp`, `token_use: agent` and `gen`, the agent's token generation when it was issued —
+ * bumping the generation (policy change, key rotation, deactivation) kills every token at once.
+ *
+ * Verification accepts nothing but EdDSA (no `none`, no HMAC with the public key as secret), a
+ * known key id, the right issuer, audience and type, and a current `nbf`/`exp` window.
+ */
+export interface AgentTokens {
+  issue(agent: { orgId: string; agentId: string; generation: number; ttlSeconds: number }): Promise<string>;
+  /** The claims of a valid token; `invalid` for anything else (the caller answers 401 alike). */
+  verify(token: string): Promise<VerifiedAgentToken | 'invalid'>;
+  /** The JSON Web Key Set of every key that signs or signed agent tokens. */
+  jwks(): Promise<{ keys: Record<string, string>[] }>;
+}
+
+/** What a valid agent token says. */
+export interface VerifiedAgentToken {
+  orgId: string;
+  agentId: string;
+  generation: number;
+  jti: string;
+}
+
+/** Where agent tokens come from and whom they are for (config). */
+export interface AgentTokenOptions {
+  issuer: string;
+  audience: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const JWT_SHAPE = /^[A-Za-z0-9_-]{2,2048}\.[A-Za-z0-9_-]{2,4096}\.[A-Za-z0-9_-]{0,512}$/;
+/** Unknown key ids reload the key list at most this often, so random kids cannot flood the database. */
+const RELOAD_EVERY_MS = 5_000;
+
+/** True when `text` has the shape of a compact JWS (three base64url parts). */
+export function looksLikeJwt(text: string): boolean {
+  return JWT_SHAPE.test(text);
+}
+
+/** Builds the issuer/verifier; loads or makes the signing key. */
+export async function createAgentTokens(
+  deps: { withInstallationTx: WithInstallationTx; keyProvider: KeyProvider; now?: () => Date },
+  options: AgentTokenOptions,
+): Promise<AgentTokens> {
+  const key = await loadSigningKey(deps, 'agent-tokens');
+  const now = deps.now ?? (() => new Date());
+  const publicKeys = new Map<string, KeyObject>([[key.keyId, key.publicKey]]);
+  let lastReload = 0;
+
+  async function reload(): Promise<void> {
+    lastReload = Date.now();
+    for (const k of await publicSigningKeys(deps.withInstallationTx, 'agent-tokens')) {
+      if (!publicKeys.has(k.keyId)) publicKeys.set(k.keyId, ed25519PublicKey(k.rawPublicKey));
+    }
+  }
+
+  async function keyFor(header: JWTHeaderParameters): Promise<KeyObject> {
+    const kid = header.kid;
+    if (typeof kid !== 'string') throw new joseErrors.JWKSNoMatchingKey();
+    if (!publicKeys.has(kid) && Date.now() - lastReload > RELOAD_EVERY_MS) await reload();
+    const found = publicKeys.get(kid);
+    if (!found) throw new joseErrors.JWKSNoMatchingKey();
+    return found;
+  }
+
+  return {
+    async issue(agent) {
+      const issuedAt = Math.floor(now().getTime() / 1000);
+      return new SignJWT({ org: agent.orgId, gen: agent.generation, token_use: 'agent' })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.keyId })
+        .setIssuer(options.issuer)
+        .setAudience(options.audience)
+        .setSubject(`agent:${agent.agentId}`)
+        .setJti(randomUUID())
+        .setIssuedAt(issuedAt)
+        .setNotBefore(issuedAt)
+        .setExpirationTime(issuedAt + agent.ttlSeconds)
+        .sign(key.privateKey);
+    },
+
+    async verify(token) {
+      if (!looksLikeJwt(token)) return 'invalid';
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, keyFor, {
+          algorithms: ['EdDSA'],
+          issuer: options.issuer,
+          audience: options.audience,
+          typ: 'at+jwt',
+          requiredClaims: ['iss', 'aud', 'sub', 'jti', 'iat', 'nbf', 'exp'],
+          currentDate: now(),
+          clockTolerance: 5,
+        }));
+      } catch {
+        return 'invalid';
+      }
+      const { sub, org, gen, jti, token_use: use } = payload as JWTPayload & { org?: unknown; gen?: unknown; token_use?: unknown };
+      if (use !== 'agent' || typeof sub !== 'string' || !sub.startsWith('agent:')) return 'invalid';
+      const agentId = sub.slice('agent:'.length);
+      if (!UUID.test(agentId) || typeof org !== 'string' || !UUID.test(org)) return 'invalid';
+      if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 1 || typeof jti !== 'string') return 'invalid';
+      return { orgId: org, agentId, generation: gen, jti };
+    },
+
+    async jwks() {
+      await reload();
+      return {
+        keys: [...publicKeys.entries()].map(([kid, publicKey]) => ({
+          ...(publicKey.export({ format: 'jwk' }) as Record<string, string>),
+          kid,
+          alg: 'EdDSA',
+          use: 'sig',
+        })),
+      };
+    },
+  };
+}
