@@ -41,6 +41,20 @@ import { registerAgentRoutes, registerAgentTokenRoute, registerJwksRoute } from 
 import { createAgentService } from './domains/agents/agents.service.js';
 import { createLocalBus, createRedisBus } from './domains/authz/authz.bus.js';
 import { createAuthorizer } from './domains/authz/authz.service.js';
+import { registerExplainRoutes } from './domains/authz/explain.routes.js';
+import { createExplainService } from './domains/authz/explain.service.js';
+import { registerAccessRoutes } from './domains/access/access.routes.js';
+import { createAccessService } from './domains/access/access.service.js';
+import { registerApprovalRoutes } from './domains/approvals/approvals.routes.js';
+import { createApprovalService } from './domains/approvals/approvals.service.js';
+import { registerMemberRoutes } from './domains/members/members.routes.js';
+import { createMemberService } from './domains/members/members.service.js';
+import { registerPolicyRoutes } from './domains/policies/policies.routes.js';
+import { createPolicyService } from './domains/policies/policies.service.js';
+import { registerRoleRoutes } from './domains/roles/roles.routes.js';
+import { createRoleService } from './domains/roles/roles.service.js';
+import { registerTeamRoutes } from './domains/teams/teams.routes.js';
+import { createTeamService } from './domains/teams/teams.service.js';
 
 /** What the app is built from; `main` makes these from config, tests make their own. */
 export interface AppDeps {
@@ -184,6 +198,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const vaults = createVaultService({ withTenantTx, keyring: deps.keyring, authz });
   const secrets = createSecretService({ withTenantTx, withRecordedTx, keyring: deps.keyring, authz, logger: deps.logger });
   const audit = createAuditService({ withTenantTx, signer, authz });
+  const policies = createPolicyService({ withTenantTx, authz });
+  const explain = createExplainService({ withTenantTx, authz });
+  const members = createMemberService({ withTenantTx, authz });
+  const teams = createTeamService({ withTenantTx, authz });
+  const roles = createRoleService({ withTenantTx, authz });
+  const access = createAccessService({ withTenantTx, withRecordedTx, authz });
+  const approvals = createApprovalService({ withTenantTx, withRecordedTx, authz });
   app.addHook('onClose', async () => {
     await auditLog.drain();
     await signer.drain();
@@ -239,6 +260,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerAuditRoutes(authed, audit);
       registerAuditSinkRoutes(authed, sinks);
       registerAgentRoutes(authed, agents);
+      registerPolicyRoutes(authed, policies);
+      registerExplainRoutes(authed, explain);
+      registerMemberRoutes(authed, members);
+      registerTeamRoutes(authed, teams);
+      registerRoleRoutes(authed, roles);
+      registerAccessRoutes(authed, access);
+      registerApprovalRoutes(authed, approvals);
     });
   });
 

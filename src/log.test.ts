@@ -158,6 +158,8 @@ describe('scrubText', () => {
     assert.equal(scrubText('call (555) 123-4567 or 555-123-4567'), 'call [phone] or [phone]');
     assert.equal(scrubText('call +44 20 7946 0958'), 'call [phone]');
     assert.equal(scrubText(`Bearer ${TOKEN}`), 'Bearer [redacted]');
+    const jwt = 'eyJhbGciOiJFZERTQSIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiJhZ2VudDp4In0.c2lnbmF0dXJlX2J5dGVzX2hlcmU';
+    assert.equal(scrubText(`token ${jwt} sent`), 'token [redacted] sent');
     const plain = `at ${ISO}, id ${UUID}, 2026-11-22, v1.2.3, 42 items`;
     assert.equal(scrubText(plain), plain);
   });

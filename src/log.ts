@@ -30,6 +30,8 @@ const EMAIL = /[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})
 const PHONE = /\+\d[\d\s().-]{6,20}\d|\(\d{3}\)\s?\d{3}-\d{4}|\b\d{3}[-.]\d{3}[-.]\d{4}\b/g;
 // Tokens we issue, should one be pasted somewhere it does not belong (e.g. a path).
 const OUR_TOKEN = /\bsr_[a-z]{1,16}_[A-Za-z0-9_-]{20,200}/g;
+// JSON Web Tokens (agent access tokens): a base64url JSON header, always starting `eyJ`.
+const JWT = /\beyJ[A-Za-z0-9_-]{4,4096}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{0,1024}/g;
 const MAX_DEPTH = 8;
 /** Longer strings are cut: nothing we mean to log is this long, and a value might be. */
 const MAX_STRING = 2048;
@@ -37,7 +39,7 @@ const MAX_STRING = 2048;
 /** Replaces e-mail addresses, phone numbers and our tokens inside free text; cuts long text. */
 export function scrubText(text: string): string {
   const cut = text.length > MAX_STRING ? `${text.slice(0, MAX_STRING)}…[truncated]` : text;
-  return cut.replace(OUR_TOKEN, REDACTED).replace(EMAIL, '[email]').replace(PHONE, '[phone]');
+  return cut.replace(OUR_TOKEN, REDACTED).replace(JWT, REDACTED).replace(EMAIL, '[email]').replace(PHONE, '[phone]');
 }
 
 function isPlainObject(value: object): boolean {

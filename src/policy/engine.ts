@@ -294,8 +294,8 @@ function buildBlockList(cidrs: readonly string[]): BlockList {
   return list;
 }
 
-/** `a.b.c.d/nn`, `x::y/nn` or a bare address; undefined when malformed. */
-function parseCidr(cidr: string): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
+/** `a.b.c.d/nn`, `x::y/nn` or a bare address; undefined when malformed. Policy validation uses it too. */
+export function parseCidr(cidr: string): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const [rawNetwork = '', rawPrefix, ...rest] = cidr.trim().split('/');
   if (rest.length > 0) return undefined;
   const network = unmapIPv4(rawNetwork);

@@ -1,4 +1,5 @@
 import type { TenantTx } from '../../db/tenant.js';
+import { deletePoliciesNaming } from '../policies/policies.repo.js';
 
 /** An agent as stored (its key's hash, never the key). */
 export interface AgentRow {
@@ -109,8 +110,10 @@ export async function bumpAgentGenerations(tx: TenantTx, agentIds: readonly stri
   ]);
 }
 
-/** Deletes an agent; false when there is none. */
+/** Deletes an agent and the policies that name it; false when there is none. */
 export async function deleteAgent(tx: TenantTx, agentId: string): Promise<boolean> {
   const rows = await tx.query('DELETE FROM agents WHERE org_id = $1 AND agent_id = $2 RETURNING agent_id', [tx.orgId, agentId]);
-  return rows.length > 0;
+  if (rows.length === 0) return false;
+  await deletePoliciesNaming(tx, 'agent', agentId);
+  return true;
 }

@@ -109,17 +109,19 @@ export function createAgentService(deps: AgentServiceDeps): AgentService {
 
     async update(caller, agentId, input) {
       await authz.require(caller, 'admin', area(caller));
+      // A missing agent is refused inside the transaction: nothing commits, no epoch is bumped.
       const row = await authz
-        .withChange(caller.orgId, (tx) =>
-          updateAgent(tx, agentId, {
+        .withChange(caller.orgId, async (tx) => {
+          const updated = await updateAgent(tx, agentId, {
             ...(input.name === undefined ? {} : { name: input.name }),
             ...(input.description === undefined ? {} : { description: input.description }),
             ...(input.token_ttl_seconds === undefined ? {} : { ttlSeconds: input.token_ttl_seconds }),
             ...(input.active === undefined ? {} : { active: input.active }),
-          }),
-        )
+          });
+          if (!updated) throw notFound();
+          return updated;
+        })
         .catch(conflictOnName);
-      if (!row) throw notFound();
       return toView(row);
     },
 
@@ -133,10 +135,11 @@ export function createAgentService(deps: AgentServiceDeps): AgentService {
     async rotateKey(caller, agentId) {
       await authz.require(caller, 'admin', area(caller));
       const key = generateToken('agent', caller.orgId, agentId);
-      const row = await authz.withChange(caller.orgId, (tx) =>
-        rotateAgentKey(tx, agentId, { keyPrefix: key.token.slice(0, PREFIX_CHARS), keyHash: key.secretHash }),
-      );
-      if (!row) throw notFound();
+      const row = await authz.withChange(caller.orgId, async (tx) => {
+        const rotated = await rotateAgentKey(tx, agentId, { keyPrefix: key.token.slice(0, PREFIX_CHARS), keyHash: key.secretHash });
+        if (!rotated) throw notFound();
+        return rotated;
+      });
       return { agent: toView(row), api_key: key.token };
     },
 

@@ -138,3 +138,32 @@ export async function revokeTokensOfAgentsIn(
   const agentIds = [...new Set(policies.filter((p) => p.principal_type === 'agent').map((p) => p.principal_id))];
   await bumpAgentGenerations(tx, agentIds);
 }
+
+/**
+ * Whether the org has the member, agent, team or custom role a policy would name (`id` a UUID;
+ * built-in roles are code, not rows). Row-level security keeps it to the transaction's org.
+ */
+export async function principalExists(tx: TenantTx, type: PolicyPrincipalType, id: string): Promise<boolean> {
+  const rows = await tx.query(EXISTS[type], [tx.orgId, id]);
+  return rows.length > 0;
+}
+
+const EXISTS: Record<PolicyPrincipalType, string> = {
+  user: 'SELECT 1 FROM members WHERE org_id = $1 AND member_id = $2::uuid',
+  agent: 'SELECT 1 FROM agents WHERE org_id = $1 AND agent_id = $2::uuid',
+  team: 'SELECT 1 FROM teams WHERE org_id = $1 AND team_id = $2::uuid',
+  role: 'SELECT 1 FROM roles WHERE org_id = $1 AND role_id = $2::uuid',
+};
+
+/**
+ * Deletes the vault policies that name a principal that is going away (a member, agent, team or
+ * custom role), in the transaction that removes it, so no grant outlives its holder (access
+ * reviews would otherwise list grants of nobody).
+ */
+export async function deletePoliciesNaming(tx: TenantTx, principalType: PolicyPrincipalType, principalId: string): Promise<void> {
+  await tx.query('DELETE FROM policies WHERE org_id = $1 AND principal_type = $2 AND principal_id = $3', [
+    tx.orgId,
+    principalType,
+    principalId,
+  ]);
+}

@@ -36,7 +36,7 @@ test('a token with one changed character in its secret no longer matches', () =>
 
 test('refuses text that is not one of our tokens', () => {
   const { token } = generateToken('root', randomUUID());
-  for (const bad of ['', 'Bearer x', token.slice(0, -1), `${token}A`, token.replace('sr_root_', 'sr_user_'), token.replace('_', '-'), 'sr_root_' + '!'.repeat(86)]) {
+  for (const bad of ['', 'Bearer x', token.slice(0, -1), `${token}A`, token.replace('sr_root_', 'sr_admin_'), token.replace('_', '-'), 'sr_root_' + '!'.repeat(86)]) {
     assert.equal(parseToken(bad), undefined, bad.slice(0, 20));
   }
 });
