@@ -24,6 +24,7 @@ export const errorCatalogue = {
   // 409
   CONFLICT: { status: 409, title: 'The resource already exists' },
   VAULT_NOT_EMPTY: { status: 409, title: 'The vault still holds secrets' },
+  INVALID_STATE: { status: 409, title: 'The resource is not in a state that allows this' },
   // 410
   SECRET_VERSION_DESTROYED: { status: 410, title: 'That secret version was destroyed' },
   SECRET_EXPIRED: { status: 410, title: 'The secret has expired' },

@@ -149,6 +149,7 @@ CREATE TABLE access_review_items (
   decision    text CHECK (decision IN ('keep', 'revoke')),
   decided_by  text,
   decided_at  timestamptz,
+  decision_note text CHECK (char_length(decision_note) <= 1000),
   PRIMARY KEY (org_id, review_id, item_id),
   FOREIGN KEY (org_id, review_id) REFERENCES access_reviews (org_id, review_id) ON DELETE CASCADE
 );

@@ -85,6 +85,7 @@ export interface ReviewItemRow {
   item_id: string;
   policy_id: string;
   grant_data: Record<string, unknown>;
+  decision_note: string | null;
   decision: 'keep' | 'revoke' | null;
   decided_by: string | null;
   decided_at: Date | null;
@@ -168,7 +169,7 @@ export async function lockReview(tx: TenantTx, reviewId: string): Promise<{ stat
   return row;
 }
 
-const ITEM_COLUMNS = `i.item_id, i.policy_id, i.grant_data, i.decision, i.decided_by, i.decided_at,
+const ITEM_COLUMNS = `i.item_id, i.policy_id, i.grant_data, i.decision, i.decided_by, i.decided_at, i.decision_note,
   EXISTS (SELECT 1 FROM policies p WHERE p.org_id = i.org_id AND p.policy_id = i.policy_id) AS policy_exists`;
 
 /** The items of a campaign, in the order of their vault and creation. */
@@ -198,10 +199,7 @@ export async function lockReviewItem(tx: TenantTx, reviewId: string, itemId: str
   return row;
 }
 
-/**
- * Records a decision on an undecided item. The note is kept in the item's JSON beside the
- * snapshot (key `decision_note`): 0004 has no column for it.
- */
+/** Records a decision (and its note) on an undecided item. */
 export async function decideReviewItem(
   tx: TenantTx,
   reviewId: string,
@@ -210,8 +208,7 @@ export async function decideReviewItem(
 ): Promise<void> {
   await tx.query(
     `UPDATE access_review_items
-        SET decision = $4, decided_by = $5, decided_at = now(),
-            grant_data = CASE WHEN $6::text IS NULL THEN grant_data ELSE grant_data || jsonb_build_object('decision_note', $6::text) END
+        SET decision = $4, decided_by = $5, decided_at = now(), decision_note = $6
       WHERE org_id = $1 AND review_id = $2 AND item_id = $3 AND decision IS NULL`,
     [tx.orgId, reviewId, itemId, decision.decision, decision.decidedBy, decision.note],
   );

@@ -329,7 +329,6 @@ function grantOf(row: ReviewItemRow): GrantSnapshot {
 }
 
 function toItem(row: ReviewItemRow): ReviewItemView {
-  const note = row.grant_data.decision_note;
   return {
     id: row.item_id,
     policy_id: row.policy_id,
@@ -338,7 +337,7 @@ function toItem(row: ReviewItemRow): ReviewItemView {
     decision: row.decision,
     decided_by: row.decided_by === null ? null : parseActor(row.decided_by),
     decided_at: iso(row.decided_at),
-    note: typeof note === 'string' ? note : null,
+    note: row.decision_note,
   };
 }
 
@@ -351,7 +350,7 @@ export function createAccessService(deps: AccessServiceDeps): AccessService {
   const now = deps.now ?? (() => new Date());
   const area = (caller: Caller): Resource => ({ kind: 'org', orgId: caller.orgId, area: 'access' });
   const vault = (caller: Caller, vaultId: string): Resource => ({ kind: 'vault', orgId: caller.orgId, vaultId });
-  const conflict = (detail: string) => new AppError('CONFLICT', detail);
+  const conflict = (detail: string) => new AppError('INVALID_STATE', detail);
 
   /** The vaults, among `ids`, that the caller may see (P1/P2: a manager, its teams' vaults). */
   async function visibleVaults(caller: Caller, ids: Iterable<string>): Promise<Set<string>> {

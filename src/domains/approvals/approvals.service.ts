@@ -109,7 +109,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   async function decideLocked<T>(tx: TenantTx, approvalId: string, fn: (row: ApprovalRow) => Promise<T>): Promise<T> {
     const row = await lockApproval(tx, approvalId);
     if (!row) throw notFound();
-    if (row.status !== 'pending') throw new AppError('CONFLICT', `This request is already ${row.status}; a decision is final.`);
+    if (row.status !== 'pending') throw new AppError('INVALID_STATE', `This request is already ${row.status}; a decision is final.`);
     return fn(row);
   }
 
@@ -133,7 +133,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         const row = await withRecordedTx(caller.orgId, async (tx) => {
           if (!(await findVault(tx, input.vault_id))) throw notFound();
           if ((await countPendingOf(tx, requesterType, caller.id)) >= MAX_PENDING_PER_REQUESTER) {
-            throw new AppError('CONFLICT', `You already have ${MAX_PENDING_PER_REQUESTER} pending access requests; wait for a decision.`);
+            throw new AppError('INVALID_STATE', `You already have ${MAX_PENDING_PER_REQUESTER} pending access requests; wait for a decision.`);
           }
           return insertApproval(tx, {
             approvalId,
@@ -195,7 +195,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
         pending.requester_type === 'agent'
           ? snapshot.agents.get(pending.requester_id)?.active === true
           : snapshot.members.get(pending.requester_id)?.active === true;
-      if (!active) throw new AppError('CONFLICT', 'The requester is no longer an active member or agent; deny the request instead.');
+      if (!active) throw new AppError('INVALID_STATE', 'The requester is no longer an active member or agent; deny the request instead.');
       const decidedBy = actorOf(caller);
       const row = await authz.withChange(caller.orgId, (tx) =>
         decideLocked(tx, approvalId, async (locked) => {
