@@ -53,23 +53,19 @@ export function ed25519PublicKey(raw: Uint8Array): KeyObject {
   return createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(raw).toString('base64url') }, format: 'jwk' });
 }
 
+const SELECT_OLDEST = `SELECT key_id, provider, root_key_id, wrapped_private_key, public_key FROM signing_keys
+  WHERE purpose = $1 ORDER BY created_at, key_id LIMIT 1`;
+
 /**
  * Loads the installation's signing key for `purpose`, making it on first use: an Ed25519 key
  * pair whose private half is wrapped by the root-key provider and stored in `signing_keys`.
- * Several nodes starting at once may each make one; all then use the oldest.
+ * Several nodes starting at once agree on one (an advisory lock serialises the first store).
  */
 export async function loadSigningKey(
   deps: { withInstallationTx: WithInstallationTx; keyProvider: KeyProvider },
   purpose: SigningPurpose,
 ): Promise<SigningKey> {
-  const oldest = () =>
-    deps.withInstallationTx((q) =>
-      q.query<KeyRow>(
-        `SELECT key_id, provider, root_key_id, wrapped_private_key, public_key FROM signing_keys
-          WHERE purpose = $1 ORDER BY created_at, key_id LIMIT 1`,
-        [purpose],
-      ),
-    );
+  const oldest = () => deps.withInstallationTx((q) => q.query<KeyRow>(SELECT_OLDEST, [purpose]));
   let [row] = await oldest();
   if (!row) {
     const pair = generateKeyPairSync('ed25519');
@@ -78,14 +74,20 @@ export async function loadSigningKey(
     const der = pair.privateKey.export({ format: 'der', type: 'pkcs8' });
     const wrapped = await deps.keyProvider.wrap(der, aadOf(purpose, keyId));
     wipe(der);
-    await deps.withInstallationTx((q) =>
-      q.query(
+    // Nodes starting together on an empty database serialise here, so all of them end up with
+    // the one key the first stored (a second key would make tokens of one node unknown to others).
+    row = await deps.withInstallationTx(async (q) => {
+      await q.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`strongroom:signing-key:${purpose}`]);
+      const [existing] = await q.query<KeyRow>(SELECT_OLDEST, [purpose]);
+      if (existing) return existing;
+      await q.query(
         `INSERT INTO signing_keys (key_id, purpose, algorithm, public_key, provider, root_key_id, wrapped_private_key)
-         VALUES ($1, $2, 'Ed25519', $3, $4, $5, $6) ON CONFLICT (key_id) DO NOTHING`,
+         VALUES ($1, $2, 'Ed25519', $3, $4, $5, $6)`,
         [keyId, purpose, raw, deps.keyProvider.name, wrapped.keyId, wrapped.ciphertext],
-      ),
-    );
-    [row] = await oldest();
+      );
+      const [mine] = await q.query<KeyRow>(SELECT_OLDEST, [purpose]);
+      return mine;
+    });
   }
   if (!row) throw new Error(`no ${purpose} signing key could be stored`);
   const der = await deps.keyProvider.unwrap({ keyId: row.root_key_id, ciphertext: row.wrapped_private_key }, aadOf(purpose, row.key_id));

@@ -17,8 +17,12 @@ import { ed25519PublicKey, loadSigningKey, publicSigningKeys } from '../../kms/s
  */
 export interface AgentTokens {
   issue(agent: { orgId: string; agentId: string; generation: number; ttlSeconds: number }): Promise<string>;
-  /** The claims of a valid token; `invalid` for anything else (the caller answers 401 alike). */
-  verify(token: string): Promise<VerifiedAgentToken | 'invalid'>;
+  /**
+   * The claims of a valid token; otherwise `invalid`, with the org a token names when our key
+   * did sign it (expired, wrong audience…), so the failure is recorded in that org's audit log.
+   * The caller answers 401 alike.
+   */
+  verify(token: string): Promise<VerifiedAgentToken | InvalidAgentToken>;
   /** The JSON Web Key Set of every key that signs or signed agent tokens. */
   jwks(): Promise<{ keys: Record<string, string>[] }>;
 }
@@ -29,6 +33,12 @@ export interface VerifiedAgentToken {
   agentId: string;
   generation: number;
   jti: string;
+}
+
+/** Why a token was refused does not matter to the caller; which org it names (if signed by us) does. */
+export interface InvalidAgentToken {
+  invalid: true;
+  orgId: string | null;
 }
 
 /** Where agent tokens come from and whom they are for (config). */
@@ -89,7 +99,8 @@ export async function createAgentTokens(
     },
 
     async verify(token) {
-      if (!looksLikeJwt(token)) return 'invalid';
+      const invalid = (orgId: string | null = null): InvalidAgentToken => ({ invalid: true, orgId });
+      if (!looksLikeJwt(token)) return invalid();
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keyFor, {
@@ -101,15 +112,19 @@ export async function createAgentTokens(
           currentDate: now(),
           clockTolerance: 5,
         }));
-      } catch {
-        return 'invalid';
+      } catch (err) {
+        // Claim failures are raised only after the signature checked out: the org is provable.
+        const signed = err instanceof joseErrors.JWTClaimValidationFailed || err instanceof joseErrors.JWTExpired;
+        const org = signed ? (err.payload as { org?: unknown }).org : undefined;
+        return invalid(typeof org === 'string' && UUID.test(org) ? org : null);
       }
       const { sub, org, gen, jti, token_use: use } = payload as JWTPayload & { org?: unknown; gen?: unknown; token_use?: unknown };
-      if (use !== 'agent' || typeof sub !== 'string' || !sub.startsWith('agent:')) return 'invalid';
+      const orgId = typeof org === 'string' && UUID.test(org) ? org : null;
+      if (use !== 'agent' || typeof sub !== 'string' || !sub.startsWith('agent:')) return invalid(orgId);
       const agentId = sub.slice('agent:'.length);
-      if (!UUID.test(agentId) || typeof org !== 'string' || !UUID.test(org)) return 'invalid';
-      if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 1 || typeof jti !== 'string') return 'invalid';
-      return { orgId: org, agentId, generation: gen, jti };
+      if (!UUID.test(agentId) || orgId === null) return invalid(orgId);
+      if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 1 || typeof jti !== 'string') return invalid(orgId);
+      return { orgId, agentId, generation: gen, jti };
     },
 
     async jwks() {

@@ -61,7 +61,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
   async function agent(bearer: string): Promise<Authenticated | AuthenticationFailure> {
     const claims = await deps.agentTokens.verify(bearer);
-    if (claims === 'invalid') return fail(null);
+    if ('invalid' in claims) return fail(claims.orgId);
     const state = await deps.withTenantTx(claims.orgId, (tx) => findAgentState(tx, claims.agentId));
     if (!state || state.status !== 'active' || state.generation !== claims.generation) return fail(claims.orgId);
     return { principal: { orgId: claims.orgId, kind: 'agent', id: claims.agentId, role: null }, epoch: Number(state.authz_epoch) };
