@@ -1,60 +1,336 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import type { InjectOptions } from 'fastify';
-import { createTestApp, createVault, putSecret, type TestApp, type TestOrg } from './support/app.js';
+import { after, before, describe, test } from 'node:test';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { ACTIONS } from '../src/policy/types.js';
+import {
+  agentAccessToken,
+  createAgent,
+  createMember,
+  createPolicy,
+  createTestApp,
+  createVault,
+  putSecret,
+  type TestAgent,
+  type TestApp,
+  type TestMember,
+  type TestOrg,
+} from './support/app.js';
 
-// SPEC P1 and §3 "Cross-tenant matrix": org B's token against every org-A endpoint answers 404
-// with exactly the body a missing resource gets, and changes nothing of A's.
+// SPEC P1 and §3 "Cross-tenant matrix": org B's callers — its root token, an admin member's
+// personal token and an agent's access token — against every org-A endpoint answer 404 with
+// exactly the body a missing resource gets, and change nothing of A's.
 
 let t: TestApp;
 let a: TestOrg;
 let b: TestOrg;
-let aVault: string;
-let aSink: string;
+
+/** Org A's resources: one of every kind. */
+interface Ids {
+  vault: string;
+  sink: string;
+  agent: string;
+  policy: string;
+  member: string;
+  team: string;
+  role: string;
+  review: string;
+  item: string;
+  approval: string;
+}
+let aIds: Ids;
+let aAgent: TestAgent;
+let aAgentToken: string;
+let aMember: TestMember;
+/** What A's resources looked like before the matrix (GET answers by A's root token). */
+let aBefore: Record<string, unknown>;
+
+/** Org B's own resources, which some cases pair with A's ids. */
+let bVault: string;
+let bTeam: string;
+let bReview: string;
+let bPolicy: string;
+let bAgent: TestAgent;
+let bAdmin: TestMember;
+let bEmployee: TestMember;
+
+const A_NAMES = {
+  vault: 'a-private',
+  agent: 'a-agent-zephyr',
+  member: 'A Person Quillon',
+  email: 'quillon@a-tenant.example',
+  team: 'a-team-marigold',
+  role: 'a-role-obsidian',
+  review: 'a-review-heliotrope',
+  reason: 'a-reason-tamarind',
+  secret: 'a-secret-v2',
+};
+
+const future = () => new Date(Date.now() + 7 * 86_400_000).toISOString();
+
+async function ok(res: LightMyRequestResponse, status: number, what: string): Promise<Record<string, any>> {
+  assert.equal(res.statusCode, status, `${what}: ${res.body}`);
+  return res.json();
+}
+
+/** The GET answers that describe A's resources, to compare before and after the matrix. */
+async function describeA(): Promise<Record<string, unknown>> {
+  const get = async (url: string) => ok(await t.call(a.token, { method: 'GET', url }), 200, url);
+  return {
+    vault: await get(`/v1/vaults/${aIds.vault}`),
+    agent: await get(`/v1/agents/${aIds.agent}`),
+    policies: await get(`/v1/vaults/${aIds.vault}/policies`),
+    member: await get(`/v1/members/${aIds.member}`),
+    team: await get(`/v1/teams/${aIds.team}`),
+    role: await get(`/v1/roles/${aIds.role}`),
+    review: await get(`/v1/access/reviews/${aIds.review}`),
+    approval: await get(`/v1/approvals/${aIds.approval}`),
+    // A sink's delivery state (attempts, next attempt) moves on its own; what B could change may not.
+    sinks: ((await get('/v1/audit/sinks')).sinks as Record<string, unknown>[]).map(({ id, name, kind, config }) => ({ id, name, kind, config })),
+    agents: await get('/v1/agents'),
+    members: await get('/v1/members'),
+    teams: await get('/v1/teams'),
+    roles: await get('/v1/roles'),
+    reviews: await get('/v1/access/reviews'),
+    approvals: await get('/v1/approvals'),
+  };
+}
 
 before(async () => {
   t = await createTestApp({ audit: { sinksAllowPrivateNetworks: true } });
   a = await t.createOrg();
   b = await t.createOrg();
-  aVault = await createVault(t, a, 'a-private');
-  await putSecret(t, a, aVault, 'stripe/key', { value: 'a-secret-v1' });
-  await putSecret(t, a, aVault, 'stripe/key', { value: 'a-secret-v2' });
-  await createVault(t, b, 'b-own');
-  const sink = await t.call(a.token, { method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'syslog', name: 'a-siem', host: '127.0.0.1', port: 9, tls: false } });
-  aSink = sink.json().id;
+
+  // Org A: one of every kind of resource.
+  const vault = await createVault(t, a, A_NAMES.vault);
+  await putSecret(t, a, vault, 'stripe/key', { value: 'a-secret-v1' });
+  await putSecret(t, a, vault, 'stripe/key', { value: A_NAMES.secret });
+  const sink = await ok(
+    await t.call(a.token, { method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'syslog', name: 'a-siem', host: '127.0.0.1', port: 9, tls: false } }),
+    201,
+    'A sink',
+  );
+  aAgent = await createAgent(t, a, A_NAMES.agent);
+  const policy = await createPolicy(t, a, vault, {
+    principal_type: 'agent',
+    principal_id: aAgent.id,
+    secret_path_pattern: '/stripe/*',
+    permissions: ['describe', 'read'],
+  });
+  aMember = await createMember(t, a, 'employee', { email: A_NAMES.email, displayName: A_NAMES.member });
+  const team = await ok(await t.call(a.token, { method: 'POST', url: '/v1/teams', payload: { name: A_NAMES.team } }), 201, 'A team');
+  const joined = await t.call(a.token, { method: 'PUT', url: `/v1/teams/${team.id}/members/${aMember.id}` });
+  assert.equal(joined.statusCode, 204, joined.body);
+  const inTeam = await t.call(a.token, { method: 'GET', url: `/v1/teams/${team.id}` });
+  assert.deepEqual(inTeam.json().members, [aMember.id]);
+  const role = await ok(
+    await t.call(a.token, { method: 'POST', url: '/v1/roles', payload: { name: A_NAMES.role, org_grants: { vaults: ['describe'] } } }),
+    201,
+    'A role',
+  );
+  const review = await ok(
+    await t.call(a.token, { method: 'POST', url: '/v1/access/reviews', payload: { name: A_NAMES.review, due_at: future() } }),
+    201,
+    'A review',
+  );
+  assert.ok(review.items.length > 0, 'the campaign has an item (the agent policy)');
+  aAgentToken = await agentAccessToken(t, aAgent);
+  const approval = await ok(
+    await t.call(aAgentToken, {
+      method: 'POST',
+      url: '/v1/approvals',
+      payload: { vault_id: vault, secret_path_pattern: '/db/*', permissions: ['read'], reason: A_NAMES.reason },
+    }),
+    201,
+    'A approval',
+  );
+  aIds = {
+    vault,
+    sink: sink.id,
+    agent: aAgent.id,
+    policy,
+    member: aMember.id,
+    team: team.id,
+    role: role.id,
+    review: review.id,
+    item: review.items[0].id,
+    approval: approval.id,
+  };
+  aBefore = await describeA();
+
+  // Org B: its own vault, an agent with a broad policy on it, an admin member, a team, a review.
+  bVault = await createVault(t, b, 'b-own');
+  await putSecret(t, b, bVault, 'own/key', { value: 'b-value' });
+  bAgent = await createAgent(t, b, 'b-agent');
+  bPolicy = await createPolicy(t, b, bVault, { principal_type: 'agent', principal_id: bAgent.id, secret_path_pattern: '/**', permissions: [...ACTIONS] });
+  bAdmin = await createMember(t, b, 'admin');
+  bEmployee = await createMember(t, b, 'employee');
+  bTeam = (await ok(await t.call(b.token, { method: 'POST', url: '/v1/teams', payload: { name: 'b-team' } }), 201, 'B team')).id;
+  bReview = (
+    await ok(await t.call(b.token, { method: 'POST', url: '/v1/access/reviews', payload: { name: 'b-review', due_at: future() } }), 201, 'B review')
+  ).id;
 });
 after(() => t.close());
 
-/** One request per endpoint, naming A's resources (`vault`) — and the same for a missing one. */
-interface Case {
-  route: string; // METHOD + OpenAPI path
-  request(vault: string): InjectOptions;
+// --- the matrix -------------------------------------------------------------------------------
+
+type CallerKind = 'root' | 'member' | 'agent';
+interface Answer {
+  status: number;
+  code: string;
 }
 
+/** One request per endpoint, naming A's resources (`ids`) — and the same for missing ones. */
+interface Case {
+  route: string; // METHOD + OpenAPI path
+  request(ids: Ids): InjectOptions;
+  /**
+   * The answer where it is not the missing-resource 404. Only for an id named in the body (a
+   * reference the route validates, not a resource it acts on), where the route answers the
+   * same for any id that is not the org's; the answer must still equal the random id's.
+   */
+  answers?: Partial<Record<CallerKind, Answer>>;
+}
+
+const NOT_FOUND: Answer = { status: 404, code: 'NOT_FOUND' };
+const INVALID: Answer = { status: 400, code: 'VALIDATION_FAILED' };
+const anyPolicy = { principal_type: 'role', principal_id: 'employee', secret_path_pattern: '/**', permissions: ['describe'] };
+
 const cases: Case[] = [
-  { route: 'GET /v1/vaults/{vaultId}', request: (v) => ({ method: 'GET', url: `/v1/vaults/${v}` }) },
-  { route: 'DELETE /v1/vaults/{vaultId}', request: (v) => ({ method: 'DELETE', url: `/v1/vaults/${v}?force=true` }) },
-  { route: 'GET /v1/vaults/{vaultId}/secrets', request: (v) => ({ method: 'GET', url: `/v1/vaults/${v}/secrets` }) },
+  // Vaults and secrets.
+  { route: 'GET /v1/vaults/{vaultId}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}` }) },
+  { route: 'DELETE /v1/vaults/{vaultId}', request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${x.vault}?force=true` }) },
+  { route: 'GET /v1/vaults/{vaultId}/secrets', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/secrets` }) },
   {
     route: 'PUT /v1/vaults/{vaultId}/secrets/{*}',
-    request: (v) => ({ method: 'PUT', url: `/v1/vaults/${v}/secrets/stripe/key`, payload: { value: 'b-overwrites' } }),
+    request: (x) => ({ method: 'PUT', url: `/v1/vaults/${x.vault}/secrets/stripe/key`, payload: { value: 'b-overwrites' } }),
   },
-  { route: 'GET /v1/vaults/{vaultId}/secrets/{*}', request: (v) => ({ method: 'GET', url: `/v1/vaults/${v}/secrets/stripe/key` }) },
-  {
-    route: 'GET /v1/vaults/{vaultId}/secrets/{*}',
-    request: (v) => ({ method: 'GET', url: `/v1/vaults/${v}/secrets/stripe/key?version=1` }),
-  },
+  { route: 'GET /v1/vaults/{vaultId}/secrets/{*}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/secrets/stripe/key` }) },
+  { route: 'GET /v1/vaults/{vaultId}/secrets/{*}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/secrets/stripe/key?version=1` }) },
+  { route: 'DELETE /v1/vaults/{vaultId}/secrets/{*}', request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${x.vault}/secrets/stripe/key` }) },
   {
     route: 'DELETE /v1/vaults/{vaultId}/secrets/{*}',
-    request: (v) => ({ method: 'DELETE', url: `/v1/vaults/${v}/secrets/stripe/key` }),
+    request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${x.vault}/secrets/stripe/key?version=1` }),
+  },
+  { route: 'DELETE /v1/audit/sinks/{sinkId}', request: (x) => ({ method: 'DELETE', url: `/v1/audit/sinks/${x.sink}` }) },
+
+  // Agents.
+  { route: 'GET /v1/agents/{agentId}', request: (x) => ({ method: 'GET', url: `/v1/agents/${x.agent}` }) },
+  { route: 'PATCH /v1/agents/{agentId}', request: (x) => ({ method: 'PATCH', url: `/v1/agents/${x.agent}`, payload: { active: false } }) },
+  { route: 'PATCH /v1/agents/{agentId}', request: (x) => ({ method: 'PATCH', url: `/v1/agents/${x.agent}`, payload: { name: 'b-renames' } }) },
+  { route: 'DELETE /v1/agents/{agentId}', request: (x) => ({ method: 'DELETE', url: `/v1/agents/${x.agent}` }) },
+  { route: 'POST /v1/agents/{agentId}/rotate-key', request: (x) => ({ method: 'POST', url: `/v1/agents/${x.agent}/rotate-key` }) },
+
+  // Policies: A's vault, and A's policy under A's vault and under B's own.
+  { route: 'GET /v1/vaults/{vaultId}/policies', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/policies` }) },
+  { route: 'POST /v1/vaults/{vaultId}/policies', request: (x) => ({ method: 'POST', url: `/v1/vaults/${x.vault}/policies`, payload: anyPolicy }) },
+  {
+    // B's own vault, a policy naming A's agent: the principal is not B's (refused as invalid, as a random id is).
+    route: 'POST /v1/vaults/{vaultId}/policies',
+    request: (x) => ({
+      method: 'POST',
+      url: `/v1/vaults/${bVault}/policies`,
+      payload: { principal_type: 'agent', principal_id: x.agent, secret_path_pattern: '/**', permissions: ['read'] },
+    }),
+    answers: { root: INVALID, member: INVALID, agent: INVALID },
   },
   {
-    route: 'DELETE /v1/vaults/{vaultId}/secrets/{*}',
-    request: (v) => ({ method: 'DELETE', url: `/v1/vaults/${v}/secrets/stripe/key?version=1` }),
+    route: 'POST /v1/vaults/{vaultId}/policies',
+    request: (x) => ({
+      method: 'POST',
+      url: `/v1/vaults/${bVault}/policies`,
+      payload: { principal_type: 'role', principal_id: x.role, secret_path_pattern: '/**', permissions: ['read'] },
+    }),
+    answers: { root: INVALID, member: INVALID, agent: INVALID },
   },
-  // Given A's vault, this case names A's sink; given a random id, a sink that does not exist.
-  { route: 'DELETE /v1/audit/sinks/{sinkId}', request: (v) => ({ method: 'DELETE', url: `/v1/audit/sinks/${v === aVault ? aSink : v}` }) },
+  { route: 'GET /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/policies/${x.policy}` }) },
+  { route: 'GET /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${bVault}/policies/${x.policy}` }) },
+  {
+    route: 'PUT /v1/vaults/{vaultId}/policies/{policyId}',
+    request: (x) => ({ method: 'PUT', url: `/v1/vaults/${x.vault}/policies/${x.policy}`, payload: anyPolicy }),
+  },
+  {
+    route: 'PUT /v1/vaults/{vaultId}/policies/{policyId}',
+    request: (x) => ({ method: 'PUT', url: `/v1/vaults/${bVault}/policies/${x.policy}`, payload: anyPolicy }),
+  },
+  { route: 'DELETE /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${x.vault}/policies/${x.policy}` }) },
+  { route: 'DELETE /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${bVault}/policies/${x.policy}` }) },
+
+  // Explain, about A's vault and secret (principals alone are checked in a test of their own).
+  {
+    route: 'GET /v1/authz/explain',
+    request: (x) => ({ method: 'GET', url: `/v1/authz/explain?principal=agent:${x.agent}&action=read&resource=vault:${x.vault}/stripe/key` }),
+  },
+  {
+    route: 'GET /v1/authz/explain',
+    request: (x) => ({ method: 'GET', url: `/v1/authz/explain?principal=user:${x.member}&action=describe&resource=vault:${x.vault}` }),
+  },
+
+  // Members.
+  { route: 'GET /v1/members/{memberId}', request: (x) => ({ method: 'GET', url: `/v1/members/${x.member}` }) },
+  { route: 'PATCH /v1/members/{memberId}', request: (x) => ({ method: 'PATCH', url: `/v1/members/${x.member}`, payload: { active: false } }) },
+  { route: 'PATCH /v1/members/{memberId}', request: (x) => ({ method: 'PATCH', url: `/v1/members/${x.member}`, payload: { role: 'admin' } }) },
+  {
+    // B's own member given A's custom role.
+    route: 'PATCH /v1/members/{memberId}',
+    request: (x) => ({ method: 'PATCH', url: `/v1/members/${bEmployee.id}`, payload: { role: x.role } }),
+    answers: { root: INVALID, member: INVALID },
+  },
+  { route: 'DELETE /v1/members/{memberId}', request: (x) => ({ method: 'DELETE', url: `/v1/members/${x.member}` }) },
+  {
+    route: 'POST /v1/members',
+    request: (x) => ({ method: 'POST', url: '/v1/members', payload: { email: `${randomUUID()}@b.example`, role: x.role } }),
+    answers: { root: INVALID, member: INVALID },
+  },
+
+  // Teams: A's team, and A's member in A's team and in B's own.
+  { route: 'GET /v1/teams/{teamId}', request: (x) => ({ method: 'GET', url: `/v1/teams/${x.team}` }) },
+  { route: 'PATCH /v1/teams/{teamId}', request: (x) => ({ method: 'PATCH', url: `/v1/teams/${x.team}`, payload: { name: 'b-renames' } }) },
+  { route: 'DELETE /v1/teams/{teamId}', request: (x) => ({ method: 'DELETE', url: `/v1/teams/${x.team}` }) },
+  { route: 'PUT /v1/teams/{teamId}/members/{memberId}', request: (x) => ({ method: 'PUT', url: `/v1/teams/${x.team}/members/${x.member}` }) },
+  { route: 'PUT /v1/teams/{teamId}/members/{memberId}', request: (x) => ({ method: 'PUT', url: `/v1/teams/${bTeam}/members/${x.member}` }) },
+  { route: 'PUT /v1/teams/{teamId}/members/{memberId}', request: (x) => ({ method: 'PUT', url: `/v1/teams/${x.team}/members/${bEmployee.id}` }) },
+  { route: 'DELETE /v1/teams/{teamId}/members/{memberId}', request: (x) => ({ method: 'DELETE', url: `/v1/teams/${x.team}/members/${x.member}` }) },
+  { route: 'DELETE /v1/teams/{teamId}/members/{memberId}', request: (x) => ({ method: 'DELETE', url: `/v1/teams/${bTeam}/members/${x.member}` }) },
+
+  // Roles.
+  { route: 'GET /v1/roles/{roleId}', request: (x) => ({ method: 'GET', url: `/v1/roles/${x.role}` }) },
+  { route: 'PUT /v1/roles/{roleId}', request: (x) => ({ method: 'PUT', url: `/v1/roles/${x.role}`, payload: { name: 'b-takes-over' } }) },
+  { route: 'DELETE /v1/roles/{roleId}', request: (x) => ({ method: 'DELETE', url: `/v1/roles/${x.role}` }) },
+
+  // Access reviews: A's campaign, and A's item under B's own campaign.
+  { route: 'GET /v1/access/reviews/{reviewId}', request: (x) => ({ method: 'GET', url: `/v1/access/reviews/${x.review}` }) },
+  {
+    route: 'POST /v1/access/reviews/{reviewId}/items/{itemId}/decision',
+    request: (x) => ({ method: 'POST', url: `/v1/access/reviews/${x.review}/items/${x.item}/decision`, payload: { decision: 'revoke' } }),
+  },
+  {
+    route: 'POST /v1/access/reviews/{reviewId}/items/{itemId}/decision',
+    request: (x) => ({ method: 'POST', url: `/v1/access/reviews/${bReview}/items/${x.item}/decision`, payload: { decision: 'revoke' } }),
+  },
+  { route: 'POST /v1/access/reviews/{reviewId}/reminders', request: (x) => ({ method: 'POST', url: `/v1/access/reviews/${x.review}/reminders` }) },
+  { route: 'POST /v1/access/reviews/{reviewId}/close', request: (x) => ({ method: 'POST', url: `/v1/access/reviews/${x.review}/close` }) },
+  {
+    // A's member as the reviewer of B's campaign.
+    route: 'POST /v1/access/reviews',
+    request: (x) => ({ method: 'POST', url: '/v1/access/reviews', payload: { name: 'b-review-2', due_at: future(), reviewer_member_id: x.member } }),
+    answers: { root: INVALID, member: INVALID },
+  },
+
+  // Approvals: A's request, and a request for A's vault.
+  { route: 'GET /v1/approvals/{approvalId}', request: (x) => ({ method: 'GET', url: `/v1/approvals/${x.approval}` }) },
+  { route: 'POST /v1/approvals/{approvalId}/approve', request: (x) => ({ method: 'POST', url: `/v1/approvals/${x.approval}/approve`, payload: {} }) },
+  { route: 'POST /v1/approvals/{approvalId}/deny', request: (x) => ({ method: 'POST', url: `/v1/approvals/${x.approval}/deny`, payload: {} }) },
+  {
+    route: 'POST /v1/approvals',
+    request: (x) => ({
+      method: 'POST',
+      url: '/v1/approvals',
+      payload: { vault_id: x.vault, secret_path_pattern: '/stripe/*', permissions: ['read'], reason: 'b wants in' },
+    }),
+    // A root token never requests access, whatever the vault (checked before the vault is looked up).
+    answers: { root: INVALID },
+  },
 ];
 
 /** Routes that name no resource of an org: they are checked for what they list instead. */
@@ -70,13 +346,46 @@ const collectionRoutes = new Set([
   'GET /v1/audit/export',
   'GET /v1/audit/sinks',
   'POST /v1/audit/sinks',
+  'GET /v1/agents',
+  'POST /v1/agents',
+  'GET /v1/members',
+  'GET /v1/teams',
+  'POST /v1/teams',
+  'GET /v1/roles',
+  'POST /v1/roles',
+  'GET /v1/access/matrix',
+  'GET /v1/access/reviews',
+  'GET /v1/approvals',
 ]);
+
+/** Routes with a test of their own below. */
+const ownTests = new Set(['POST /v1/auth/agent-token']);
+
+const missingIds = (): Ids => ({
+  vault: randomUUID(),
+  sink: randomUUID(),
+  agent: randomUUID(),
+  policy: randomUUID(),
+  member: randomUUID(),
+  team: randomUUID(),
+  role: randomUUID(),
+  review: randomUUID(),
+  item: randomUUID(),
+  approval: randomUUID(),
+});
 
 const withoutRequestId = (body: string) => {
   const { requestId, ...rest } = JSON.parse(body) as Record<string, unknown>;
   assert.equal(typeof requestId, 'string');
   return rest;
 };
+
+/** B's callers, by kind; the agent's access token is fetched when the matrix runs. */
+async function callerToken(kind: CallerKind): Promise<string> {
+  if (kind === 'root') return b.token;
+  if (kind === 'member') return bAdmin.token;
+  return agentAccessToken(t, bAgent);
+}
 
 test('the matrix covers every authenticated route of the API', async () => {
   const doc = (await t.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json() as {
@@ -85,22 +394,75 @@ test('the matrix covers every authenticated route of the API', async () => {
   const routes = Object.entries(doc.paths)
     .filter(([path]) => path.startsWith('/v1/'))
     .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
-  const covered = new Set([...cases.map((c) => c.route), ...collectionRoutes]);
+  const covered = new Set([...cases.map((c) => c.route), ...collectionRoutes, ...ownTests]);
   const normalise = (r: string) => r.replace(/\{\*\}|\*$/, '{*}');
   assert.deepEqual(routes.map(normalise).filter((r) => !covered.has(r)), []);
+  // Every route that names a resource in its path has a case that names A's.
+  const withParams = routes.map(normalise).filter((r) => /\{(?!\*\})[^}]+\}/.test(r) && !collectionRoutes.has(r));
+  assert.deepEqual(withParams.filter((r) => !cases.some((c) => c.route === r)), []);
 });
 
-test("org B's token gets the missing-resource 404 on every org-A endpoint", async () => {
-  for (const c of cases) {
-    const foreign = await t.call(b.token, c.request(aVault));
-    const missing = await t.call(b.token, c.request(randomUUID()));
-    assert.equal(foreign.statusCode, 404, `${c.route}: ${foreign.body}`);
-    assert.equal(missing.statusCode, 404, c.route);
-    assert.equal(foreign.headers['content-type'], missing.headers['content-type'], c.route);
-    assert.deepEqual(withoutRequestId(foreign.body), withoutRequestId(missing.body), c.route);
-    assert.equal(foreign.json().code, 'NOT_FOUND');
+describe("org B's callers get the missing-resource 404 on every org-A endpoint", () => {
+  const callers: { kind: CallerKind; what: string }[] = [
+    { kind: 'root', what: "B's root token" },
+    { kind: 'member', what: "B's admin member's personal token" },
+    { kind: 'agent', what: "B's agent's access token (a policy with every action on B's vault)" },
+  ];
+  for (const { kind, what } of callers) {
+    test(what, async () => {
+      const token = await callerToken(kind);
+      // The caller is live and reaches B's own things: the 404s below are about A, not a dead token.
+      const own = await t.call(token, { method: 'GET', url: `/v1/vaults/${bVault}/secrets/own/key` });
+      assert.equal(own.statusCode, 200, own.body);
+      assert.equal(own.json().value, 'b-value');
+      const failures: string[] = [];
+      const requests = new Map<string, string>();
+      for (const c of cases) {
+        const foreign = await t.call(token, c.request(aIds));
+        const missing = await t.call(token, c.request(missingIds()));
+        requests.set(String(foreign.headers['x-request-id']), `${c.route} (A's id)`);
+        requests.set(String(missing.headers['x-request-id']), `${c.route} (a random id)`);
+        const expected = c.answers?.[kind] ?? NOT_FOUND;
+        const label = `${c.route} ${c.request(aIds).method} ${c.request(aIds).url}`;
+        try {
+          assert.equal(foreign.statusCode, missing.statusCode, `${label}: A's id ${foreign.statusCode} ${foreign.body} / a random id ${missing.statusCode} ${missing.body}`);
+          assert.equal(foreign.headers['content-type'], missing.headers['content-type'], label);
+          assert.deepEqual(withoutRequestId(foreign.body), withoutRequestId(missing.body), label);
+          assert.equal(foreign.statusCode, expected.status, `${label}: expected ${expected.status} ${expected.code}, got ${foreign.statusCode} ${foreign.body}`);
+          assert.equal(foreign.json().code, expected.code, `${label}: ${foreign.body}`);
+          for (const name of Object.values(A_NAMES)) assert.ok(!foreign.body.includes(name), `${label} shows ${name}`);
+        } catch (err) {
+          failures.push((err as Error).message.split('\n')[0] as string);
+        }
+      }
+      assert.deepEqual(failures, []);
+      // Each refusal is recorded once, in B's chain, as a failure: never a success, never in A's.
+      const events = await eventsOf(b.orgId);
+      for (const [requestId, what] of requests) {
+        const mine = events.filter((e) => e.request_id === requestId);
+        assert.equal(mine.length, 1, `${what}: ${JSON.stringify(mine)}`);
+        assert.equal(mine[0]?.outcome, 'failure', `${what}: ${JSON.stringify(mine)}`);
+      }
+      const inA = (await eventsOf(a.orgId)).filter((e) => requests.has(e.request_id));
+      assert.deepEqual(inA, [], "no event of B's requests is in A's chain");
+    });
   }
 });
+
+/** Every event of an org's chain, as stored. */
+async function eventsOf(orgId: string): Promise<{ request_id: string; outcome: string; action: string }[]> {
+  const rows = await t.database.superuser((c) => c.query<{ canonical: string }>('SELECT canonical FROM audit_events WHERE org_id = $1 ORDER BY seq', [orgId]));
+  return rows.map((r) => JSON.parse(r.canonical));
+}
+
+// --- collections ----------------------------------------------------------------------------
+
+/** Everything that would show A: its ids, the names it gave, its member's e-mail, its org id. */
+function aPattern(): RegExp {
+  const ids = Object.values(aIds);
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp([...ids, a.orgId, ...Object.values(A_NAMES).filter((n) => n !== A_NAMES.vault)].map(escape).join('|'), 'i');
+}
 
 test("org B's listings never show org A's vaults", async () => {
   const list = await t.call(b.token, { method: 'GET', url: '/v1/vaults' });
@@ -108,7 +470,136 @@ test("org B's listings never show org A's vaults", async () => {
     list.json().vaults.map((v: { name: string }) => v.name),
     ['b-own'],
   );
-  assert.doesNotMatch(list.body, new RegExp(aVault));
+  assert.doesNotMatch(list.body, new RegExp(aIds.vault));
+});
+
+test("org B's listings of agents, members, teams, roles, policies, approvals, reviews and the matrix never show org A's", async () => {
+  const listings = [
+    '/v1/agents',
+    '/v1/members',
+    '/v1/teams',
+    '/v1/roles',
+    `/v1/vaults/${bVault}/policies`,
+    '/v1/approvals',
+    '/v1/approvals?status=pending',
+    '/v1/access/reviews',
+    `/v1/access/reviews/${bReview}`,
+    '/v1/access/matrix',
+    '/v1/access/matrix?format=csv',
+  ];
+  const pattern = aPattern();
+  for (const kind of ['root', 'member', 'agent'] as const) {
+    const token = await callerToken(kind);
+    for (const url of listings) {
+      const res = await t.call(token, { method: 'GET', url });
+      // An agent has no role: the org's areas are not its to see, and say so as a missing resource.
+      if (kind === 'agent' && res.statusCode === 404) {
+        assert.equal(res.json().code, 'NOT_FOUND', url);
+        continue;
+      }
+      assert.equal(res.statusCode, 200, `${kind} ${url}: ${res.body}`);
+      assert.doesNotMatch(res.body, pattern, `${kind} ${url}`);
+    }
+  }
+  // What B sees is B's own, exactly.
+  const get = async (url: string) => ok(await t.call(b.token, { method: 'GET', url }), 200, url);
+  assert.deepEqual((await get('/v1/agents')).agents.map((x: { id: string }) => x.id), [bAgent.id]);
+  assert.deepEqual((await get('/v1/members')).members.map((x: { id: string }) => x.id).sort(), [bAdmin.id, bEmployee.id].sort());
+  assert.deepEqual((await get('/v1/teams')).teams.map((x: { id: string }) => x.id), [bTeam]);
+  assert.deepEqual((await get('/v1/roles')).roles.filter((r: { built_in: boolean }) => !r.built_in), []);
+  assert.deepEqual((await get(`/v1/vaults/${bVault}/policies`)).policies.map((x: { id: string }) => x.id), [bPolicy]);
+  assert.deepEqual((await get('/v1/approvals')).approvals, []);
+  assert.deepEqual((await get('/v1/access/reviews')).reviews.map((x: { id: string }) => x.id), [bReview]);
+  const matrix = (await get('/v1/access/matrix')).rows as { vault_id: string; principal_id: string }[];
+  assert.ok(matrix.length > 0);
+  assert.ok(matrix.every((r) => r.vault_id === bVault), 'the matrix names only B vaults');
+  assert.ok(matrix.some((r) => r.principal_id === bAgent.id));
+});
+
+test("explain about an org-A principal treats it as unknown, exactly like a random id, and reveals nothing", async () => {
+  const queries = [
+    (who: string) => `principal=${who}&action=read&resource=vault:${bVault}/own/key`,
+    (who: string) => `principal=${who}&action=describe&resource=vault:${bVault}`,
+    (who: string) => `principal=${who}&action=describe&resource=org:vaults`,
+    (who: string) => `principal=${who}&action=admin&resource=org:members`,
+  ];
+  const principals = [
+    (ids: Ids) => `agent:${ids.agent}`,
+    (ids: Ids) => `user:${ids.member}`,
+    // A's root token: its id is A's, and B's org has no such token.
+    () => `root_token:${aRootTokenId}`,
+  ];
+  const [aToken] = await t.database.superuser((c) =>
+    c.query<{ token_id: string }>("SELECT token_id FROM api_tokens WHERE org_id = $1 AND kind = 'root'", [a.orgId]),
+  );
+  assert.ok(aToken);
+  const aRootTokenId = aToken.token_id;
+  for (const kind of ['root', 'member'] as const) {
+    const token = await callerToken(kind);
+    for (const query of queries) {
+      for (const principal of principals) {
+        const foreignWho = principal(aIds);
+        const missingWho = principal(missingIds()).replace(aRootTokenId, randomUUID());
+        const foreign = await t.call(token, { method: 'GET', url: `/v1/authz/explain?${query(foreignWho)}` });
+        const missing = await t.call(token, { method: 'GET', url: `/v1/authz/explain?${query(missingWho)}` });
+        const label = `${kind} explain ${query(foreignWho)}`;
+        assert.equal(foreign.statusCode, 200, `${label}: ${foreign.body}`);
+        assert.equal(missing.statusCode, 200, label);
+        const f = foreign.json();
+        const m = missing.json();
+        assert.equal(f.allow, false, label);
+        assert.deepEqual(f.decided_by, [], label);
+        assert.equal(f.principal, foreignWho, label);
+        // The same answer as for an id nobody has, but for the principal echoed back.
+        assert.deepEqual({ ...f, principal: '-' }, { ...m, principal: '-' }, label);
+        assert.doesNotMatch(foreign.body.replace(foreignWho, ''), aPattern(), label);
+      }
+    }
+  }
+  // B's agent has no role, so explain (an access-area read) is not its to use: the missing-resource 404.
+  const agentToken = await callerToken('agent');
+  const res = await t.call(agentToken, { method: 'GET', url: `/v1/authz/explain?${queries[0]?.(`agent:${aIds.agent}`)}` });
+  assert.equal(res.statusCode, 404, res.body);
+  assert.equal(res.json().code, 'NOT_FOUND');
+});
+
+test("org B cannot exchange org A's agent id for a token, with B's agent key or any key", async () => {
+  const seqOf = async (orgId: string) => {
+    const [row] = await t.database.superuser((c) =>
+      c.query<{ n: number | string }>('SELECT COALESCE(max(seq), 0) AS n FROM audit_events WHERE org_id = $1', [orgId]),
+    );
+    return Number(row?.n ?? 0);
+  };
+  const aSeq = await seqOf(a.orgId);
+  const exchange = (agentId: string, apiKey: string) =>
+    t.call(undefined, { method: 'POST', url: '/v1/auth/agent-token', payload: { agent_id: agentId, api_key: apiKey } });
+  const foreign = await exchange(aAgent.id, bAgent.apiKey);
+  const missing = await exchange(randomUUID(), bAgent.apiKey);
+  assert.equal(foreign.statusCode, 401, foreign.body);
+  assert.equal(foreign.json().code, 'UNAUTHENTICATED');
+  assert.equal(missing.statusCode, 401);
+  assert.deepEqual(withoutRequestId(foreign.body), withoutRequestId(missing.body));
+  assert.doesNotMatch(foreign.body, /access_token/);
+  // B's agent id with A's key: A's key is A's agent's, not B's.
+  const swapped = await exchange(bAgent.id, aAgent.apiKey);
+  assert.equal(swapped.statusCode, 401, swapped.body);
+  assert.deepEqual(withoutRequestId(swapped.body), withoutRequestId(missing.body));
+  // The failure with B's key is B's to record; A's chain does not grow from B's attempt.
+  const [event] = await t.database.superuser((c) =>
+    c.query<{ canonical: string }>('SELECT canonical FROM audit_events WHERE org_id = $1 AND canonical LIKE $2', [b.orgId, `%${foreign.headers['x-request-id']}%`]),
+  );
+  assert.ok(event, 'the failure is recorded in B');
+  assert.equal(JSON.parse(event.canonical).action, 'auth.failure');
+  const [leak] = await t.database.superuser((c) =>
+    c.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_events WHERE org_id = $1 AND seq > $2 AND canonical LIKE $3', [
+      a.orgId,
+      aSeq,
+      `%${foreign.headers['x-request-id']}%`,
+    ]),
+  );
+  assert.equal(Number(leak?.n), 0);
+  // B's key with B's agent id still works: the 401s are about the pairing.
+  assert.equal((await exchange(bAgent.id, bAgent.apiKey)).statusCode, 200);
 });
 
 test("org B's audit log, heads, proofs and export never show org A's events", async () => {
@@ -116,17 +607,19 @@ test("org B's audit log, heads, proofs and export never show org A's events", as
     c.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_events WHERE org_id = $1', [a.orgId]),
   );
   assert.ok(Number(aEvents?.n) > 0, 'org A has events to leak');
-  // B's own log names A's vault id where B asked for it; what must never show is A's events:
-  // A's org id and A's actor (its root token's id) appear only there.
+  // B's own log names A's ids where B asked for them; what must never show is A's events:
+  // A's org id and A's actors (its root token, its agent, its member) appear only there.
   const [aToken] = await t.database.superuser((c) =>
-    c.query<{ token_id: string }>('SELECT token_id FROM api_tokens WHERE org_id = $1', [a.orgId]),
+    c.query<{ token_id: string }>("SELECT token_id FROM api_tokens WHERE org_id = $1 AND kind = 'root'", [a.orgId]),
   );
   assert.ok(aToken);
   await t.call(b.token, { method: 'POST', url: '/v1/audit/heads' });
   for (const url of ['/v1/audit/events?limit=1000', '/v1/audit/heads', '/v1/audit/heads/latest', '/v1/audit/export', '/v1/audit/events/1/proof']) {
     const res = await t.call(b.token, { method: 'GET', url });
     assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
-    assert.doesNotMatch(res.body, new RegExp(`${a.orgId}|${aToken.token_id}`), url);
+    assert.doesNotMatch(res.body, new RegExp(`${a.orgId}|${aToken.token_id}|${A_NAMES.reason}`), url);
+    // A's agent acted in A (it requested access): no event of B has it as actor.
+    assert.doesNotMatch(res.body, new RegExp(`"actor":\\{"id":"${aIds.agent}"|"actor":\\{"type":"agent","id":"${aIds.agent}"`), url);
   }
   const events = (await t.call(b.token, { method: 'GET', url: '/v1/audit/events?limit=1000' })).json().events as { event: { org: string } }[];
   assert.ok(events.length > 0 && events.every((e) => e.event.org === b.orgId));
@@ -135,19 +628,32 @@ test("org B's audit log, heads, proofs and export never show org A's events", as
 test("a vault B creates with A's vault name is B's own; A's is untouched", async () => {
   const res = await t.call(b.token, { method: 'POST', url: '/v1/vaults', payload: { name: 'a-private' } });
   assert.equal(res.statusCode, 201);
-  assert.notEqual(res.json().id, aVault);
+  assert.notEqual(res.json().id, aIds.vault);
 });
 
-test("after the matrix, org A's vault and secret are exactly as they were", async () => {
-  const vault = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aVault}` });
+test("after the matrix, org A's vault, secret, agent, policy, member, team, role, review and approval are exactly as they were", async () => {
+  const vault = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aIds.vault}` });
   assert.equal(vault.statusCode, 200);
-  const read = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aVault}/secrets/stripe/key` });
-  assert.equal(read.json().value, 'a-secret-v2');
+  const read = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aIds.vault}/secrets/stripe/key` });
+  assert.equal(read.json().value, A_NAMES.secret);
   assert.equal(read.json().version, 2);
-  const v1 = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aVault}/secrets/stripe/key?version=1` });
+  const v1 = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aIds.vault}/secrets/stripe/key?version=1` });
   assert.equal(v1.json().value, 'a-secret-v1');
   const sinks = await t.call(a.token, { method: 'GET', url: '/v1/audit/sinks' });
-  assert.deepEqual(sinks.json().sinks.map((s: { id: string }) => s.id), [aSink]);
+  assert.deepEqual(sinks.json().sinks.map((s: { id: string }) => s.id), [aIds.sink]);
   const bSinks = await t.call(b.token, { method: 'GET', url: '/v1/audit/sinks' });
   assert.deepEqual(bSinks.json().sinks, []);
+
+  // Every A resource reads back as before: nothing renamed, deactivated, rotated, decided or deleted.
+  assert.deepEqual(await describeA(), aBefore);
+  // A's agent still works: the token it held before the matrix (never revoked by B) and a fresh
+  // one from its key (never rotated by B) read A's secret through A's policy.
+  for (const token of [aAgentToken, await agentAccessToken(t, aAgent)]) {
+    const res = await t.call(token, { method: 'GET', url: `/v1/vaults/${aIds.vault}/secrets/stripe/key` });
+    assert.equal(res.statusCode, 200, res.body);
+    assert.equal(res.json().value, A_NAMES.secret);
+  }
+  // A's member's token still works (an employee lists the vaults of its teams: none).
+  const member = await t.call(aMember.token, { method: 'GET', url: '/v1/vaults' });
+  assert.equal(member.statusCode, 200, member.body);
 });

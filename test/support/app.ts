@@ -83,3 +83,56 @@ export async function putSecret(
   if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`writing ${path} answered ${res.statusCode}: ${res.body}`);
   return res;
 }
+
+/** An agent made through the API, with its API key (shown once). */
+export interface TestAgent {
+  id: string;
+  apiKey: string;
+}
+
+/** Creates an agent through the API; throws unless it is created. */
+export async function createAgent(t: TestApp, org: TestOrg, name = `agent-${++orgCounter}`): Promise<TestAgent> {
+  const res = await t.call(org.token, { method: 'POST', url: '/v1/agents', payload: { name } });
+  if (res.statusCode !== 201) throw new Error(`creating an agent answered ${res.statusCode}: ${res.body}`);
+  const body = res.json() as { agent: { id: string }; api_key: string };
+  return { id: body.agent.id, apiKey: body.api_key };
+}
+
+/** Exchanges an agent's API key for an access token (POST /v1/auth/agent-token); throws unless it succeeds. */
+export async function agentAccessToken(t: TestApp, agent: TestAgent): Promise<string> {
+  const res = await t.call(undefined, { method: 'POST', url: '/v1/auth/agent-token', payload: { agent_id: agent.id, api_key: agent.apiKey } });
+  if (res.statusCode !== 200) throw new Error(`the agent-token exchange answered ${res.statusCode}: ${res.body}`);
+  return (res.json() as { access_token: string }).access_token;
+}
+
+/** Creates a vault policy through the API and returns its id. */
+export async function createPolicy(t: TestApp, org: TestOrg, vaultId: string, body: Record<string, unknown>): Promise<string> {
+  const res = await t.call(org.token, { method: 'POST', url: `/v1/vaults/${vaultId}/policies`, payload: body });
+  if (res.statusCode !== 201) throw new Error(`creating a policy answered ${res.statusCode}: ${res.body}`);
+  return (res.json() as { id: string }).id;
+}
+
+/** A member made through the API, with its first personal token (`sr_user_…`). */
+export interface TestMember {
+  id: string;
+  token: string;
+  email: string;
+}
+
+/** Adds a member through the API (as the org's root token); throws unless it is created. */
+export async function createMember(
+  t: TestApp,
+  org: TestOrg,
+  role: string,
+  opts: { email?: string; displayName?: string } = {},
+): Promise<TestMember> {
+  const email = opts.email ?? `member-${process.pid}-${++orgCounter}@example.com`;
+  const res = await t.call(org.token, {
+    method: 'POST',
+    url: '/v1/members',
+    payload: { email, role, ...(opts.displayName === undefined ? {} : { display_name: opts.displayName }) },
+  });
+  if (res.statusCode !== 201) throw new Error(`adding a member answered ${res.statusCode}: ${res.body}`);
+  const body = res.json() as { member: { id: string }; token: string };
+  return { id: body.member.id, token: body.token, email };
+}
