@@ -539,6 +539,8 @@ const cases: BadInput[] = [
   { name: 'create policy: invalid JSON text', method: 'POST', url: POLICIES, ...jsonText("{'effect':'allow'}"), status: 400, code: 'INVALID_JSON' },
   { name: 'create policy: a JSON string', method: 'POST', url: POLICIES, ...jsonText('"allow all"'), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'create policy: an unknown field', method: 'POST', url: POLICIES, ...policy({ priority: 1 }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create policy: a deny policy that requires MFA', method: 'POST', url: POLICIES, ...policy({ effect: 'deny', conditions: { mfa_required: true } }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create policy: a deny policy that requires a reason', method: 'POST', url: POLICIES, ...policy({ effect: 'deny', conditions: { reason_required: true } }), status: 400, code: 'VALIDATION_FAILED' },
   { name: "create policy: principal type 'group'", method: 'POST', url: POLICIES, ...policy({ principal_type: 'group' }), status: 400, code: 'VALIDATION_FAILED' },
   { name: 'create policy: an agent principal that is not a UUID', method: 'POST', url: POLICIES, ...policy({ principal_type: 'agent', principal_id: 'bad-input-agent' }), status: 400, code: 'VALIDATION_FAILED' },
   { name: "create policy: role 'superuser'", method: 'POST', url: POLICIES, ...policy({ principal_type: 'role', principal_id: 'superuser' }), status: 400, code: 'VALIDATION_FAILED' },

@@ -107,6 +107,18 @@ export const policyBody = z
   })
   .strict()
   .transform((body, ctx) => {
+    // On a deny, "requires MFA" or "requires a reason" would deny only callers who did give
+    // them: meaningless, so refused. (IP and time conditions on a deny read as "deny from
+    // these addresses / at these times".)
+    if (body.effect === 'deny' && (body.conditions.mfa_required === true || body.conditions.reason_required === true)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['conditions'],
+        message: 'a deny policy cannot require MFA or a reason (those conditions only unlock allow policies)',
+        input: body.conditions,
+      });
+      return z.NEVER;
+    }
     const id = body.principal_id.toLowerCase();
     const ok = body.principal_type === 'role' ? isBuiltInRole(id) || UUID.test(id) : UUID.test(id);
     if (!ok) {
