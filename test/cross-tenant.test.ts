@@ -225,14 +225,15 @@ const cases: Case[] = [
   { route: 'GET /v1/vaults/{vaultId}/policies', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/policies` }) },
   { route: 'POST /v1/vaults/{vaultId}/policies', request: (x) => ({ method: 'POST', url: `/v1/vaults/${x.vault}/policies`, payload: anyPolicy }) },
   {
-    // B's own vault, a policy naming A's agent: the principal is not B's (refused as invalid, as a random id is).
+    // B's own vault, a policy naming A's agent: the principal is not B's (refused as invalid, as a
+    // random id is). B's agent never manages policies (a human decides): the missing-resource 404.
     route: 'POST /v1/vaults/{vaultId}/policies',
     request: (x) => ({
       method: 'POST',
       url: `/v1/vaults/${bVault}/policies`,
       payload: { principal_type: 'agent', principal_id: x.agent, secret_path_pattern: '/**', permissions: ['read'] },
     }),
-    answers: { root: INVALID, member: INVALID, agent: INVALID },
+    answers: { root: INVALID, member: INVALID },
   },
   {
     route: 'POST /v1/vaults/{vaultId}/policies',
@@ -241,7 +242,7 @@ const cases: Case[] = [
       url: `/v1/vaults/${bVault}/policies`,
       payload: { principal_type: 'role', principal_id: x.role, secret_path_pattern: '/**', permissions: ['read'] },
     }),
-    answers: { root: INVALID, member: INVALID, agent: INVALID },
+    answers: { root: INVALID, member: INVALID },
   },
   { route: 'GET /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/policies/${x.policy}` }) },
   { route: 'GET /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${bVault}/policies/${x.policy}` }) },

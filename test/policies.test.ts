@@ -470,44 +470,65 @@ describe('revocation (P6)', () => {
 });
 
 describe('who may manage policies', () => {
-  test('an agent with admin on a vault manages its policies, but never one that names itself', async () => {
+  test('an agent never manages policies, even with every action on the vault (a human decides)', async () => {
     const vault = await createVault(t, org);
     const admin = await createAgent();
     const other = await createAgent();
     const grant = await createPolicy(vault, { ...readPolicy(admin, '/**'), permissions: ['describe', 'read', 'write', 'delete', 'share', 'detokenize', 'admin'] });
     const token = await tokenOf(admin);
-
-    // It holds vault admin: it may list, and create for another agent…
-    const list = await t.call(token, { method: 'GET', url: policiesUrl(vault) });
-    assert.equal(list.statusCode, 200, list.body);
-    assert.deepEqual(list.json().policies.map((p: { id: string }) => p.id), [grant]);
-    const forOther = await postPolicy(vault, readPolicy(other, '/**'), token);
-    assert.equal(forOther.statusCode, 201, forOther.body);
-    assert.match(forOther.json().created_by, new RegExp(`^agent:${admin.id}$`));
-
-    // …but not for itself, with any permission, in any spelling…
-    for (const principalId of [admin.id, admin.id.toUpperCase()]) {
-      assertProblem(await postPolicy(vault, readPolicy(admin, '/x/*', { principal_id: principalId }), token), 403, 'SEPARATION_OF_DUTIES', 'self grant');
+    for (const [what, res] of [
+      ['list', await t.call(token, { method: 'GET', url: policiesUrl(vault) })],
+      ['create for another agent', await postPolicy(vault, readPolicy(other, '/**'), token)],
+      ['create for itself', await postPolicy(vault, readPolicy(admin, '/x/*'), token)],
+      ['replace its own', await t.call(token, { method: 'PUT', url: policiesUrl(vault, grant), payload: readPolicy(other, '/**') })],
+      ['delete its own', await t.call(token, { method: 'DELETE', url: policiesUrl(vault, grant) })],
+      ['a vault it holds nothing on', await t.call(token, { method: 'GET', url: policiesUrl(vaultV) })],
+      ['a vault that does not exist', await t.call(token, { method: 'GET', url: policiesUrl(randomUUID()) })],
+    ] as const) {
+      assertProblem(res, 404, 'NOT_FOUND', what);
     }
-    // …nor change or delete one that names it (it could drop a deny aimed at it)…
-    const put = await t.call(token, { method: 'PUT', url: policiesUrl(vault, grant), payload: readPolicy(other, '/**') });
-    assertProblem(put, 403, 'SEPARATION_OF_DUTIES', 'moving its own policy away');
-    assertProblem(await t.call(token, { method: 'DELETE', url: policiesUrl(vault, grant) }), 403, 'SEPARATION_OF_DUTIES', 'deleting its own policy');
+    // Nothing changed, and what the grant allows besides still works.
+    const list = await t.call(org.token, { method: 'GET', url: policiesUrl(vault) });
+    assert.deepEqual(list.json().policies.map((p: { id: string }) => p.id), [grant]);
+    await putSecret(t, org, vault, 'stripe/key', { value: 'agent-reads' });
+    assert.equal((await readSecret(token, vault, 'stripe/key')).statusCode, 200);
+  });
+
+  test('a member with vault admin manages policies, but never one that applies to itself', async () => {
+    const vault = await createVault(t, org);
+    const team = await createTeam(org);
+    const member = await createMember(org, 'employee', [team]);
+    const agent = await createAgent();
+    const other = await createAgent();
+    const grant = await createPolicy(vault, { principal_type: 'user', principal_id: member.memberId, secret_path_pattern: '/**', permissions: ['describe', 'admin'] });
+
+    const forOther = await postPolicy(vault, readPolicy(other, '/**'), member.token);
+    assert.equal(forOther.statusCode, 201, forOther.body);
+    assert.equal(forOther.json().created_by, `user:${member.memberId}`);
+    // Not for itself, in any spelling, nor through its team or its role…
+    for (const [type, id] of [
+      ['user', member.memberId],
+      ['user', member.memberId.toUpperCase()],
+      ['team', team],
+      ['role', 'employee'],
+    ] as const) {
+      const res = await postPolicy(vault, { ...readPolicy(agent, '/x/*'), principal_type: type, principal_id: id }, member.token);
+      assertProblem(res, 403, 'SEPARATION_OF_DUTIES', `a policy for ${type} ${id}`);
+    }
+    // …nor change or delete one that applies to it (it could drop a deny aimed at it)…
+    assertProblem(await t.call(member.token, { method: 'PUT', url: policiesUrl(vault, grant), payload: readPolicy(other, '/**') }), 403, 'SEPARATION_OF_DUTIES', 'moving its own policy away');
+    assertProblem(await t.call(member.token, { method: 'DELETE', url: policiesUrl(vault, grant) }), 403, 'SEPARATION_OF_DUTIES', 'deleting its own policy');
     // …nor turn another's policy into one about itself.
     const otherId = forOther.json().id as string;
-    const steal = await t.call(token, { method: 'PUT', url: policiesUrl(vault, otherId), payload: readPolicy(admin, '/**') });
-    assertProblem(steal, 403, 'SEPARATION_OF_DUTIES', 'retargeting a policy at itself');
+    const steal = await t.call(member.token, {
+      method: 'PUT',
+      url: policiesUrl(vault, otherId),
+      payload: { ...readPolicy(other, '/**'), principal_type: 'team', principal_id: team },
+    });
+    assertProblem(steal, 403, 'SEPARATION_OF_DUTIES', 'retargeting a policy at its team');
     const unchanged = await t.call(org.token, { method: 'GET', url: policiesUrl(vault, otherId) });
     assert.equal(unchanged.json().principal_id, other.id);
-
-    // On a vault it does not administer, policies are as invisible as the vault (P1).
-    for (const res of [
-      await t.call(token, { method: 'GET', url: policiesUrl(vaultV) }),
-      await postPolicy(vaultV, readPolicy(other, '/**'), token),
-      await t.call(token, { method: 'GET', url: policiesUrl(randomUUID()) }),
-    ]) {
-      assertProblem(res, 404, 'NOT_FOUND', 'a vault it does not administer');
-    }
+    assert.equal(unchanged.json().principal_type, 'agent');
   });
 
   test('an agent with read only cannot manage policies, even on paths it reads', async () => {
@@ -530,9 +551,11 @@ describe('who may manage policies', () => {
     assert.equal((await t.call(manager.token, { method: 'GET', url: policiesUrl(teamVault) })).statusCode, 200);
     const self = await postPolicy(teamVault, { ...readPolicy(agent, '/**'), principal_type: 'user', principal_id: manager.memberId }, manager.token);
     assertProblem(self, 403, 'SEPARATION_OF_DUTIES', 'a manager granting itself');
-    // A team or role it belongs to is not itself: that is for the org's admins to watch.
+    // Nor through a team or role it belongs to: those policies apply to it too.
     const forTeam = await postPolicy(teamVault, { ...readPolicy(agent, '/**'), principal_type: 'team', principal_id: team }, manager.token);
-    assert.equal(forTeam.statusCode, 201, forTeam.body);
+    assertProblem(forTeam, 403, 'SEPARATION_OF_DUTIES', 'a manager granting its own team');
+    const forRole = await postPolicy(teamVault, { ...readPolicy(agent, '/**'), principal_type: 'role', principal_id: 'manager' }, manager.token);
+    assertProblem(forRole, 403, 'SEPARATION_OF_DUTIES', 'a manager granting its own role');
 
     assertProblem(await t.call(manager.token, { method: 'GET', url: policiesUrl(vaultV) }), 404, 'NOT_FOUND', 'a vault of no team of its');
     assertProblem(await postPolicy(vaultV, readPolicy(agent, '/**'), manager.token), 404, 'NOT_FOUND', 'creating on a vault of no team of its');
@@ -768,11 +791,9 @@ describe('audit', () => {
     await putSecret(t, own, vault, 'stripe/key', { value: 'k' });
     await putSecret(t, own, vault, 'github/key', { value: 'g' });
     const agent = await createAgent(own);
-    const admin = await createAgent(own);
     const call = (token: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
       t.call(token, { method, url, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });
 
-    // `allow` undefined: the decision is not asserted (a self grant passes authorization, then separation of duties refuses it).
     const requests: { what: string; res: LightMyRequestResponse; action: string; allow: boolean | undefined; by: RegExp; authzAction: string; ref?: RegExp }[] = [];
     const created = await call(own.token, 'POST', policiesUrl(vault), readPolicy(agent, '/stripe/*'));
     assert.equal(created.statusCode, 201);
@@ -782,21 +803,25 @@ describe('audit', () => {
     requests.push({ what: 'describe', res: await call(own.token, 'GET', policiesUrl(vault, policyId)), action: 'policy.describe', allow: true, by: /^role:owner$/, authzAction: 'admin', ref: new RegExp(`^policy:${policyId}$`) });
     requests.push({ what: 'update', res: await call(own.token, 'PUT', policiesUrl(vault, policyId), readPolicy(agent, '/stripe/*', { description: 'v2' })), action: 'policy.update', allow: true, by: /^role:owner$/, authzAction: 'admin', ref: new RegExp(`^policy:${policyId}$`) });
 
-    // An agent administering the vault through a policy: the event names that policy.
-    const adminGrant = (await call(own.token, 'POST', policiesUrl(vault), { ...readPolicy(admin, '/**'), permissions: ['admin'] })).json().id as string;
-    const adminToken = await tokenOf(admin);
-    const byAgent = await call(adminToken, 'POST', policiesUrl(vault), readPolicy(agent, '/github/*'));
-    assert.equal(byAgent.statusCode, 201, byAgent.body);
-    requests.push({ what: 'create by a vault admin', res: byAgent, action: 'policy.create', allow: true, by: new RegExp(`^policy:${adminGrant}$`), authzAction: 'admin' });
-    const byAgentDelete = await call(adminToken, 'DELETE', policiesUrl(vault, byAgent.json().id));
-    assert.equal(byAgentDelete.statusCode, 204);
-    requests.push({ what: 'delete by a vault admin', res: byAgentDelete, action: 'policy.delete', allow: true, by: new RegExp(`^policy:${adminGrant}$`), authzAction: 'admin' });
+    // A member administering the vault through a policy: the event names that policy.
+    const member = await createMember(own, 'employee');
+    const adminGrant = (
+      await call(own.token, 'POST', policiesUrl(vault), { principal_type: 'user', principal_id: member.memberId, secret_path_pattern: '/**', permissions: ['admin'] })
+    ).json().id as string;
+    const adminToken = member.token;
+    const byAdmin = await call(adminToken, 'POST', policiesUrl(vault), readPolicy(agent, '/github/*'));
+    assert.equal(byAdmin.statusCode, 201, byAdmin.body);
+    requests.push({ what: 'create by a vault admin', res: byAdmin, action: 'policy.create', allow: true, by: new RegExp(`^policy:${adminGrant}$`), authzAction: 'admin' });
+    const byAdminDelete = await call(adminToken, 'DELETE', policiesUrl(vault, byAdmin.json().id));
+    assert.equal(byAdminDelete.statusCode, 204);
+    requests.push({ what: 'delete by a vault admin', res: byAdminDelete, action: 'policy.delete', allow: true, by: new RegExp(`^policy:${adminGrant}$`), authzAction: 'admin' });
     const invalid = await call(own.token, 'POST', policiesUrl(vault), readPolicy(agent, '/x', { principal_id: randomUUID() }));
     assert.equal(invalid.statusCode, 400);
     requests.push({ what: 'refused create (unknown principal)', res: invalid, action: 'policy.create', allow: true, by: /^role:owner$/, authzAction: 'admin', ref: /^policy:\(new\)$/ });
-    const selfGrant = await call(adminToken, 'POST', policiesUrl(vault), readPolicy(admin, '/x'));
+    // Separation of duties refuses after authorization allowed: the event records the refusal.
+    const selfGrant = await call(adminToken, 'POST', policiesUrl(vault), { ...readPolicy(agent, '/x'), principal_type: 'user', principal_id: member.memberId });
     assert.equal(selfGrant.statusCode, 403);
-    requests.push({ what: 'refused self grant', res: selfGrant, action: 'policy.create', allow: undefined, by: /./, authzAction: 'admin', ref: /^policy:\(new\)$/ });
+    requests.push({ what: 'refused self grant', res: selfGrant, action: 'policy.create', allow: false, by: /^sod:self$/, authzAction: 'admin', ref: /^policy:\(new\)$/ });
     const refused = await call(adminToken, 'GET', policiesUrl(vaultV));
     assert.equal(refused.statusCode, 404);
     requests.push({ what: 'refused list', res: refused, action: 'policy.list', allow: false, by: /^$/, authzAction: 'admin' });
@@ -832,7 +857,8 @@ describe('audit', () => {
       if (r.allow === undefined) continue;
       assert.equal(e.authz.allow, r.allow, r.what);
       assert.equal(e.authz.action, r.authzAction, r.what);
-      assert.equal(e.authz.by.length, r.allow ? 1 : 0, `${r.what}: ${JSON.stringify(e.authz)}`);
+      // An allow names its grant; a default deny names nothing; a separation-of-duties refusal its rule.
+      assert.equal(e.authz.by.length, r.allow || r.by.source.startsWith('^sod:') ? 1 : 0, `${r.what}: ${JSON.stringify(e.authz)}`);
       for (const label of e.authz.by) assert.match(label, r.by, r.what);
     }
   });

@@ -119,6 +119,10 @@ const policies: readonly Policy[] = [
     permissions: ['admin'],
     effect: 'deny',
   }),
+  policy('p29', { vaultId: 'v-b', principalType: 'user', principalId: 'm-plain', permissions: ['admin', 'describe'] }),
+  policy('p30', { vaultId: 'v-b', principalType: 'user', principalId: 'm-plain', pattern: '/x/**', permissions: ['read'], effect: 'deny' }),
+  policy('p31', { vaultId: 'v-c', principalType: 'user', principalId: 'm-plain', permissions: ['admin', 'describe'] }),
+  policy('p32', { vaultId: 'v-c', principalType: 'user', principalId: 'm-plain', pattern: '/prod/**', permissions: ['delete'], effect: 'deny' }),
   policy('p28', {
     vaultId: 'v-none',
     principalType: 'agent',
@@ -160,6 +164,7 @@ const snapshot: AuthzSnapshot = {
   vaults: new Map([
     ['v-a', { teamId: 'team-a' }],
     ['v-b', { teamId: 'team-b' }],
+    ['v-c', { teamId: null }],
     ['v-none', { teamId: null }],
   ]),
 };
@@ -381,18 +386,46 @@ const cases: readonly Case[] = [
     expect: { allow: false, decidedBy: ['policy:p20'] },
   },
   {
-    name: 'does not let a path-scoped deny deny vault-level actions',
+    name: 'never lets an agent administer a vault, whatever policy grants it (SoD)',
     principal: agent('a-vault'),
     action: 'admin',
+    resource: vault('v-b'),
+    expect: { allow: false, decidedBy: ['sod:agent'] },
+  },
+  {
+    name: 'never lets an agent administer a secret either (SoD)',
+    principal: agent('a-vault'),
+    action: 'admin',
+    resource: secret('v-b', '/x/y'),
+    expect: { allow: false, decidedBy: ['sod:agent'] },
+  },
+  {
+    name: 'lets an agent use the other actions its policy grants',
+    principal: agent('a-vault'),
+    action: 'describe',
     resource: vault('v-b'),
     expect: { allow: true, decidedBy: ['policy:p25'] },
   },
   {
-    name: 'lets a path-scoped deny deny the secrets under it',
-    principal: agent('a-vault'),
+    name: 'does not let a path-scoped read deny take away administering the vault',
+    principal: user('m-plain'),
     action: 'admin',
+    resource: vault('v-b'),
+    expect: { allow: true, decidedBy: ['policy:p29'] },
+  },
+  {
+    name: 'lets a path-scoped deny deny the secrets under it',
+    principal: user('m-plain'),
+    action: 'read',
     resource: secret('v-b', '/x/y'),
-    expect: { allow: false, decidedBy: ['policy:p27'] },
+    expect: { allow: false, decidedBy: ['policy:p30'] },
+  },
+  {
+    name: 'takes vault admin from whoever is denied deleting anything in the vault (no delete-the-vault bypass)',
+    principal: user('m-plain'),
+    action: 'admin',
+    resource: vault('v-c'),
+    expect: { allow: false, decidedBy: ['policy:p32'] },
   },
   {
     name: 'lists both the covering policy and the role of an allow',
@@ -735,11 +768,11 @@ const cases: readonly Case[] = [
     expect: { allow: true, decidedBy: ['policy:p17'] },
   },
   {
-    name: 'does not let a path-scoped admin policy administer the vault',
+    name: 'does not let an agent administer the vault through a path-scoped admin policy',
     principal: agent('a-vault2'),
     action: 'admin',
     resource: vault('v-b'),
-    expect: { allow: false, decidedBy: [] },
+    expect: { allow: false, decidedBy: ['sod:agent'] },
   },
   {
     name: 'lets a path-scoped admin policy describe the vault',

@@ -112,8 +112,16 @@ function resolveSubject(snapshot: AuthzSnapshot, principal: Principal): Subject 
   }
 }
 
-/** The SoD deny for a restricted role administering policies or integrations, if it applies. */
+/**
+ * The separation-of-duties deny, if one applies: agents never administer anything (a human
+ * decides who may do what, and an agent could otherwise grant a colluding agent); a restricted
+ * role never administers policies or integrations.
+ */
 function separationOfDuties(subject: Subject, action: Action, resource: Resource): Decision | undefined {
+  // (On org areas an agent has no role, so it is refused anyway, by default deny.)
+  if (subject.principal.kind === 'agent' && action === 'admin' && resource.kind !== 'org') {
+    return deny([{ source: 'sod', id: 'agent' }], 'agents never administer: a human manages vaults, policies and the org');
+  }
   const role = subject.role;
   if (role === undefined || !role.restricted || action !== 'admin') return undefined;
   if (resource.kind === 'org' && !RESTRICTED_AREAS.includes(resource.area)) return undefined;
@@ -219,6 +227,9 @@ function covers(policy: Policy, action: Action, resource: VaultResource): boolea
     if (action === 'describe') return policy.permissions.length > 0;
     return policy.pattern === WHOLE_VAULT && has(action);
   }
+  // Whoever is denied deleting or administering anything in a vault may not administer the
+  // vault (delete it with all its secrets, or change its policies — the deny among them).
+  if (action === 'admin' && (has('delete') || has('admin'))) return true;
   // Not being allowed to see a vault means not being allowed anything on it.
   return policy.pattern === WHOLE_VAULT && (has(action) || has('describe'));
 }

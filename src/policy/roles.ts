@@ -49,7 +49,9 @@ const ROLES: readonly RoleDef[] = [
       vaults: ['describe', 'write'],
       members: ['describe'],
       teams: ['describe'],
-      agents: ['describe', 'admin'],
+      // Seeing agents only: an agent may hold grants on other teams' vaults, so rotating its
+      // key or reactivating it would reach beyond this manager's teams.
+      agents: ['describe'],
       access: ['describe'],
       approvals: ['admin'],
     },

@@ -101,7 +101,8 @@ const REVIEW_COLUMNS = `r.review_id, r.name, r.reviewer, r.status, r.due_at, r.c
   (SELECT count(*)::int FROM access_review_items i WHERE i.org_id = r.org_id AND i.review_id = r.review_id AND i.decision IS NULL) AS unreviewed`;
 
 /**
- * Opens a campaign with one item per policy of the org as it stands, in the same statement
+ * Opens a campaign with one item per allow policy of the org as it stands (a review keeps or
+ * revokes grants; revoking a deny would widen access, so denies are not reviewed here), in the same statement
  * (so no policy created or deleted meanwhile is half-seen). The grant is snapshotted with the
  * names of its vault and principal at the time; e-mails are never copied.
  */
@@ -136,7 +137,7 @@ export async function insertReview(
               'created_by', p.created_by,
               'created_at', p.created_at)
        FROM policies p JOIN vaults v ON v.org_id = p.org_id AND v.vault_id = p.vault_id
-      WHERE p.org_id = $1`,
+      WHERE p.org_id = $1 AND p.effect = 'allow'`,
     [tx.orgId, review.reviewId],
   );
   const row = await findReview(tx, review.reviewId);

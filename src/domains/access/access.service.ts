@@ -5,11 +5,12 @@ import { decide } from '../../policy/engine.js';
 import { WHOLE_VAULT } from '../../policy/glob.js';
 import { actorOf } from '../../policy/policy.js';
 import { BUILT_IN_ROLES } from '../../policy/roles.js';
+import { grantAppliesTo, subjectIn, type GrantSubject } from '../../policy/subject.js';
 import { ACTIONS } from '../../policy/types.js';
-import type { Action, AuthzSnapshot, PolicyPrincipalType, Resource, RoleDef } from '../../policy/types.js';
+import type { Action, Resource, RoleDef } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
 import { roleDefOf } from '../authz/authz.repo.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
 import { deletePolicy, revokeTokensOfAgentsIn } from '../policies/policies.repo.js';
 import {
   closeReview,
@@ -72,46 +73,6 @@ export function parseActor(text: string): { type: 'user' | 'root_token' | 'agent
   const id = at < 0 ? text : text.slice(at + 1);
   if (type === 'user' || type === 'root_token' || type === 'agent') return { type, id };
   throw new Error('a stored actor has an unknown type');
-}
-
-/** Who a grant may apply to: the principal's kind, id, role and teams. */
-export interface GrantSubject {
-  readonly kind: 'user' | 'root_token' | 'agent';
-  readonly id: string;
-  readonly roleId: string | null;
-  readonly teams: readonly string[];
-}
-
-/**
- * Whether a policy names this subject: directly, through one of its teams or its role — the
- * engine's rule (`appliesTo` in policy/engine.ts), kept in step with it.
- */
-export function grantAppliesTo(grant: { principal_type: PolicyPrincipalType; principal_id: string }, who: GrantSubject): boolean {
-  switch (grant.principal_type) {
-    case 'user':
-      return who.kind === 'user' && grant.principal_id === who.id;
-    case 'agent':
-      return who.kind === 'agent' && grant.principal_id === who.id;
-    case 'team':
-      return who.kind === 'user' && who.teams.includes(grant.principal_id);
-    case 'role':
-      return who.kind !== 'agent' && who.roleId !== null && grant.principal_id === who.roleId;
-  }
-}
-
-/** The subject a snapshot knows for a principal; undefined for an unknown or inactive member or agent. */
-export function subjectIn(snapshot: AuthzSnapshot, who: { kind: 'user' | 'root_token' | 'agent'; id: string; role?: string | null }): GrantSubject | undefined {
-  switch (who.kind) {
-    case 'root_token':
-      // Root tokens are owners (api_tokens_kind_check).
-      return { kind: 'root_token', id: who.id, roleId: who.role ?? 'owner', teams: [] };
-    case 'user': {
-      const member = snapshot.members.get(who.id);
-      return member?.active ? { kind: 'user', id: who.id, roleId: member.role, teams: member.teams } : undefined;
-    }
-    case 'agent':
-      return snapshot.agents.get(who.id)?.active ? { kind: 'agent', id: who.id, roleId: null, teams: [] } : undefined;
-  }
 }
 
 const ACTION_ORDER = new Map<Action, number>(ACTIONS.map((a, i) => [a, i]));
@@ -432,14 +393,14 @@ export function createAccessService(deps: AccessServiceDeps): AccessService {
       const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
       const self = subjectIn(snapshot, caller);
       if (self !== undefined && grantAppliesTo(grant, self)) {
-        throw new AppError('SEPARATION_OF_DUTIES', 'You may not review a grant that applies to yourself: another reviewer must decide it.');
+        throw separationOfDuties('self', 'You may not review a grant that applies to yourself: another reviewer must decide it.');
       }
       // A role restricted by separation of duties never manages policies (RESTRICTED_AREAS), and
       // revoking deletes one: the engine's own SoD rule says whether the caller's role is such.
       if (input.decision === 'revoke') {
         const policiesArea: Resource = { kind: 'org', orgId: caller.orgId, area: 'policies' };
         if (decide(snapshot, caller, 'admin', policiesArea, authz.contextOf(caller)).decidedBy.some((g) => g.source === 'sod')) {
-          throw new AppError('SEPARATION_OF_DUTIES', 'Your role is marked for separation of duties and may not revoke policies.');
+          throw separationOfDuties('restricted', 'Your role is marked for separation of duties and may not revoke policies.');
         }
       }
       // The campaign's reviewer decides. Another access admin may stand in only where the
@@ -448,7 +409,7 @@ export function createAccessService(deps: AccessServiceDeps): AccessService {
       if (reviewer.type !== caller.kind || reviewer.id !== caller.id) {
         const reviewerSubject = reviewer.type === 'root_token' ? undefined : subjectIn(snapshot, { kind: reviewer.type, id: reviewer.id });
         const standIn = reviewer.type === 'root_token' || reviewerSubject === undefined || grantAppliesTo(grant, reviewerSubject);
-        if (!standIn) throw new AppError('SEPARATION_OF_DUTIES', "Only the campaign's reviewer decides its items.");
+        if (!standIn) throw separationOfDuties('reviewer', "Only the campaign's reviewer decides its items.");
       }
 
       const decidedBy = actorOf(caller);

@@ -6,7 +6,7 @@ import { normalisePattern } from '../../policy/glob.js';
 import { actorOf } from '../../policy/policy.js';
 import type { Resource } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
 import { insertPolicy, revokeTokensOfAgentsIn } from '../policies/policies.repo.js';
 import { findVault } from '../vaults/vaults.repo.js';
 import {
@@ -84,7 +84,7 @@ export function createApprovalService(deps: ApprovalServiceDeps): ApprovalServic
   const now = deps.now ?? (() => new Date());
   const area = (caller: Caller): Resource => ({ kind: 'org', orgId: caller.orgId, area: 'approvals' });
   const vault = (caller: Caller, vaultId: string): Resource => ({ kind: 'vault', orgId: caller.orgId, vaultId });
-  const sod = (detail: string) => new AppError('SEPARATION_OF_DUTIES', detail);
+  const sod = (detail: string) => separationOfDuties('requester', detail);
 
   /**
    * Who may decide a request: a human (member or root token), never its requester (P2: whoever

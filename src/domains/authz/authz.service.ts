@@ -53,6 +53,17 @@ export interface AuthorizerDeps {
   now?: () => Date;
 }
 
+/**
+ * A separation-of-duties refusal (P2) made by a service rather than the engine (nobody approves
+ * their own request, changes their own role, …): recorded in the request's audit event as the
+ * deciding refusal, `sod:<rule>`, so the log never shows the grant that let the caller get as
+ * far as the check.
+ */
+export function separationOfDuties(rule: string, detail: string, action: Action = 'admin'): AppError {
+  noteAuditDetail({ authz: { allow: false, action, by: [`sod:${rule}`] } });
+  return new AppError('SEPARATION_OF_DUTIES', detail);
+}
+
 /** The label of a grant in audit events and explain answers: `policy:<id>`, `role:<id>`, `sod:<id>`. */
 export function grantLabel(grant: Decision['decidedBy'][number]): string {
   return `${grant.source}:${grant.id}`;

@@ -5,7 +5,7 @@ import { AppError, notFound } from '../../errors.js';
 import { actorOf } from '../../policy/policy.js';
 import type { RoleDef } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
 import { deletePoliciesNaming } from '../policies/policies.repo.js';
 import { assertMayHandOut, callerRoleDef, isOwner, loadRoleDef, roleExceeds } from '../roles/roles.service.js';
 import { generateToken } from '../tokens/tokens.fns.js';
@@ -69,10 +69,10 @@ async function grantedRole(tx: TenantTx, roleId: string): Promise<RoleDef> {
 /** Throws 403 unless the caller may change or remove `target` (owners only by owners; no one above oneself). */
 async function assertMayManage(tx: TenantTx, callerRole: RoleDef | undefined, target: MemberRow): Promise<void> {
   if (isOwner(callerRole)) return;
-  if (target.role === 'owner') throw new AppError('SEPARATION_OF_DUTIES', 'Only an owner may change, deactivate or delete an owner.');
+  if (target.role === 'owner') throw separationOfDuties('owner', 'Only an owner may change, deactivate or delete an owner.');
   const targetRole = await loadRoleDef(tx, target.role);
   if (targetRole !== undefined && (callerRole === undefined || roleExceeds(targetRole, callerRole))) {
-    throw new AppError('SEPARATION_OF_DUTIES', 'You may not change or remove a member whose role allows more than your own.');
+    throw separationOfDuties('exceeds', 'You may not change or remove a member whose role allows more than your own.');
   }
 }
 
@@ -134,8 +134,8 @@ export function createMemberService(deps: MemberServiceDeps): MemberService {
         if (!target) throw notFound();
         // Naming the role a member already holds is no change (and allowed on oneself).
         const newRole = input.role !== undefined && input.role !== target.role ? input.role : undefined;
-        if (isSelf(caller, target) && newRole !== undefined) throw new AppError('SEPARATION_OF_DUTIES', 'You may not change your own role.');
-        if (isSelf(caller, target) && input.active === false) throw new AppError('SEPARATION_OF_DUTIES', 'You may not deactivate yourself.');
+        if (isSelf(caller, target) && newRole !== undefined) throw separationOfDuties('self', 'You may not change your own role.');
+        if (isSelf(caller, target) && input.active === false) throw separationOfDuties('self', 'You may not deactivate yourself.');
         const callerRole = await callerRoleDef(tx, caller);
         await assertMayManage(tx, callerRole, target);
         if (newRole !== undefined) assertMayHandOut(callerRole, await grantedRole(tx, newRole), 'grant');
@@ -156,7 +156,7 @@ export function createMemberService(deps: MemberServiceDeps): MemberService {
       await authz.withChange(caller.orgId, async (tx) => {
         const target = await findMember(tx, memberId, true);
         if (!target) throw notFound();
-        if (isSelf(caller, target)) throw new AppError('SEPARATION_OF_DUTIES', 'You may not delete yourself.');
+        if (isSelf(caller, target)) throw separationOfDuties('self', 'You may not delete yourself.');
         await assertMayManage(tx, await callerRoleDef(tx, caller), target);
         // Its tokens and team memberships go with the row (foreign keys); its vault policies here.
         await deletePoliciesNaming(tx, 'user', target.member_id);

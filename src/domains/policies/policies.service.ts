@@ -4,9 +4,10 @@ import type { TenantTx, WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import { actorOf } from '../../policy/policy.js';
 import { isBuiltInRole } from '../../policy/roles.js';
-import type { PolicyPrincipalType } from '../../policy/types.js';
+import { grantAppliesTo, subjectIn } from '../../policy/subject.js';
+import type { AuthzSnapshot, PolicyPrincipalType } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
 import { findVault } from '../vaults/vaults.repo.js';
 import {
   deletePolicy,
@@ -25,7 +26,7 @@ import type { PolicyBodyInput, PolicyView } from './policies.types.js';
 /** Dependencies of the policy service. */
 export interface PolicyServiceDeps {
   withTenantTx: WithTenantTx;
-  authz: Pick<Authorizer, 'require' | 'check' | 'withChange'>;
+  authz: Pick<Authorizer, 'require' | 'check' | 'snapshot' | 'withChange'>;
 }
 
 /** Vault policies (P3): who may do what on which secret paths of a vault, under which conditions. */
@@ -57,22 +58,17 @@ function toView(row: PolicyRow): PolicyView {
   };
 }
 
-/** Whether a policy names the caller itself (not through a team or role). */
-function namesCaller(caller: Caller, policy: { principal_type: PolicyPrincipalType; principal_id: string }): boolean {
-  if (caller.kind === 'root_token') return false;
-  return policy.principal_type === caller.kind && policy.principal_id === caller.id.toLowerCase();
-}
-
 /**
- * P2 separation of duties: nobody grants, changes or removes a policy about itself — a vault
- * admin could otherwise widen its own access or drop a deny policy aimed at it. Root tokens, the
- * org owner's bootstrap credential, are exempt.
+ * P2 separation of duties: nobody grants, changes or removes a policy that applies to
+ * themselves — directly, through one of their teams or through their role — or a vault admin
+ * could widen its own access or drop a deny policy aimed at it. Root tokens, the org owner's
+ * bootstrap credential, are exempt.
  */
-function refuseSelfGrant(caller: Caller, ...policies: { principal_type: PolicyPrincipalType; principal_id: string }[]): void {
-  if (policies.some((policy) => namesCaller(caller, policy))) {
-    // The refusal, not the grant that let the caller get this far, is what the event records.
-    noteAuditDetail({ authz: { allow: false, action: 'admin', by: ['sod:self'] } });
-    throw new AppError('SEPARATION_OF_DUTIES', 'You may not create, change or delete a policy that names yourself; ask another administrator.');
+function refuseSelfGrant(snapshot: AuthzSnapshot, caller: Caller, ...policies: { principal_type: PolicyPrincipalType; principal_id: string }[]): void {
+  if (caller.kind === 'root_token') return;
+  const self = subjectIn(snapshot, caller);
+  if (self === undefined || policies.some((policy) => grantAppliesTo(policy, self))) {
+    throw separationOfDuties('self', 'You may not create, change or delete a policy that applies to yourself (directly, through a team or through your role); ask another administrator.');
   }
 }
 
@@ -134,7 +130,8 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
   return {
     async create(caller, vaultId, input) {
       await authorize(caller, vaultId);
-      refuseSelfGrant(caller, input);
+      const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
+      refuseSelfGrant(snapshot, caller, input);
       const policyId = randomUUID();
       const row = await authz
         .withChange(caller.orgId, async (tx) => {
@@ -169,12 +166,13 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
 
     async replace(caller, vaultId, policyId, input) {
       await authorize(caller, vaultId);
-      refuseSelfGrant(caller, input);
+      const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
+      refuseSelfGrant(snapshot, caller, input);
       const row = await authz
         .withChange(caller.orgId, async (tx) => {
           const before = await lockPolicy(tx, vaultId, policyId);
           if (!before) throw notFound();
-          refuseSelfGrant(caller, before);
+          refuseSelfGrant(snapshot, caller, before);
           await requirePrincipal(tx, input.principal_type, input.principal_id);
           const after = await replacePolicy(tx, inputOf(caller, vaultId, policyId, input));
           if (!after) throw notFound();
@@ -188,10 +186,11 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
 
     async remove(caller, vaultId, policyId) {
       await authorize(caller, vaultId);
+      const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
       await authz.withChange(caller.orgId, async (tx) => {
         const before = await lockPolicy(tx, vaultId, policyId);
         if (!before) throw notFound();
-        refuseSelfGrant(caller, before);
+        refuseSelfGrant(snapshot, caller, before);
         const deleted = await deletePolicy(tx, vaultId, policyId);
         if (!deleted) throw notFound();
         await revokeTokensOfAgentsIn(tx, [deleted]);

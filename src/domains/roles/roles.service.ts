@@ -7,7 +7,7 @@ import { BUILT_IN_ROLES, isBuiltInRole, type BuiltInRoleId } from '../../policy/
 import { ORG_AREAS, RESTRICTED_AREAS, type Action, type OrgArea, type RoleDef } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
 import { deletePoliciesNaming } from '../policies/policies.repo.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
 import {
   countMembersWithRole,
   deleteRole,
@@ -134,10 +134,10 @@ export function roleExceeds(role: RoleDef, holder: RoleDef): boolean {
  */
 export function assertMayHandOut(callerRole: RoleDef | undefined, granted: RoleDef, what: 'grant' | 'define'): void {
   if (isOwner(callerRole)) return;
-  if (granted.id === 'owner') throw new AppError('SEPARATION_OF_DUTIES', 'Only an owner may grant the owner role.');
+  if (granted.id === 'owner') throw separationOfDuties('owner', 'Only an owner may grant the owner role.');
   if (callerRole === undefined || roleExceeds(granted, callerRole)) {
-    throw new AppError(
-      'SEPARATION_OF_DUTIES',
+    throw separationOfDuties(
+      'exceeds',
       what === 'grant'
         ? 'You may not grant a role that allows more than your own role does.'
         : 'You may not define a role that allows more than your own role does.',
@@ -278,8 +278,13 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
       const content = checkedContent(input);
       const row = await authz
         .withChange(caller.orgId, async (tx) => {
-          if (!(await findRole(tx, roleId.toLowerCase(), 'update'))) throw notFound();
-          assertMayHandOut(await callerRoleDef(tx, caller), contentDef(content), 'define');
+          const current = await findRole(tx, roleId.toLowerCase(), 'update');
+          if (!current) throw notFound();
+          const callerRole = await callerRoleDef(tx, caller);
+          // Neither what the role is now nor what it becomes may exceed the caller's own role:
+          // otherwise it could reshape (demote) members it may not manage.
+          assertMayHandOut(callerRole, roleDefOfRow(current), 'define');
+          assertMayHandOut(callerRole, contentDef(content), 'define');
           return (await replaceRole(tx, roleId.toLowerCase(), content)) as RoleRow;
         })
         .catch(conflictOnName);
@@ -294,6 +299,7 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
         // that member is counted here or the role is gone when it looks.
         const row = await findRole(tx, roleId.toLowerCase(), 'update');
         if (!row) throw notFound();
+        assertMayHandOut(await callerRoleDef(tx, caller), roleDefOfRow(row), 'define');
         const holders = await countMembersWithRole(tx, row.role_id);
         if (holders > 0) {
           throw new AppError(

@@ -4,7 +4,7 @@ import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import { actorOf } from '../../policy/policy.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
 import { deletePoliciesNaming } from '../policies/policies.repo.js';
 import {
   addTeamMember,
@@ -121,6 +121,10 @@ export function createTeamService(deps: TeamServiceDeps): TeamService {
 
     async addMember(caller, teamId, memberId) {
       await authz.require(caller, 'admin', area(caller));
+      // Joining a team widens one's own reach (its vaults): someone else must decide it (P2).
+      if (caller.kind === 'user' && caller.id.toLowerCase() === memberId.toLowerCase()) {
+        throw separationOfDuties('self', 'You may not add yourself to a team; ask another administrator.');
+      }
       try {
         await authz.withChange(caller.orgId, async (tx) => {
           const found = await lockTeamAndMember(tx, teamId, memberId);

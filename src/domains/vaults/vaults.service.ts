@@ -3,6 +3,7 @@ import { isForeignKeyViolation, isUniqueViolation } from '../../db/errors.js';
 import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import type { VaultKeyring } from '../../kms/keyring.js';
+import { BUILT_IN_ROLES } from '../../policy/roles.js';
 import { ACTIONS } from '../../policy/types.js';
 import { actorOf } from '../../policy/policy.js';
 import type { Authorizer, Caller } from '../authz/authz.service.js';
@@ -16,7 +17,7 @@ import { countLiveSecrets, deleteVault, findVault, insertVault, listVaults, lock
 export interface VaultServiceDeps {
   withTenantTx: WithTenantTx;
   keyring: Pick<VaultKeyring, 'createVaultKey' | 'forgetVault'>;
-  authz: Pick<Authorizer, 'require' | 'check' | 'withChange'>;
+  authz: Pick<Authorizer, 'require' | 'check' | 'snapshot' | 'withChange'>;
 }
 
 /** Vaults: named containers of secrets, each with its own key (S1). */
@@ -42,9 +43,24 @@ function toView(row: VaultRow): VaultView {
 /** Builds the vault service. */
 export function createVaultService(deps: VaultServiceDeps): VaultService {
   const { withTenantTx, keyring, authz } = deps;
+  /**
+   * A vault may be placed in a team only by someone whose role reaches every vault or who is in
+   * that team: otherwise a manager could plant vaults (holding every action on them) in other
+   * teams' scope.
+   */
+  async function checkTeamReach(caller: Caller, teamId: string): Promise<void> {
+    if (caller.kind !== 'user') return;
+    const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
+    const member = snapshot.members.get(caller.id);
+    const role = member && (BUILT_IN_ROLES.get(member.role) ?? snapshot.roles.get(member.role));
+    if (role?.vaults?.scope === 'all' || member?.teams.includes(teamId.toLowerCase())) return;
+    throw new AppError('VALIDATION_FAILED', 'You can only create vaults in a team you belong to.');
+  }
+
   return {
     async create(principal, input) {
       await authz.require(principal, 'write', { kind: 'org', orgId: principal.orgId, area: 'vaults' });
+      if (input.team_id !== undefined) await checkTeamReach(principal, input.team_id);
       const vaultId = randomUUID();
       // The KMS call happens before the transaction opens (short transactions).
       const key = await keyring.createVaultKey({ orgId: principal.orgId, vaultId, version: 1 });
