@@ -68,6 +68,8 @@ export interface AppDeps {
   tokens?: Partial<AgentTokenOptions>;
   /** Redis for the cross-node authz broadcast (P6); in-process without it. */
   redisUrl?: string;
+  /** Fastify's `trustProxy`: whom to believe about the client address (config STRONGROOM_TRUST_PROXY). */
+  trustProxy?: boolean | number | string[];
 }
 
 /** Audit settings (config: STRONGROOM_AUDIT_*). */
@@ -93,6 +95,10 @@ export const BODY_LIMIT_BYTES = 512 * 1024;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+function hopsOf(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
+}
+
 /** Headers on every answer. */
 function setResponseHeaders(request: FastifyRequest, reply: FastifyReply): void {
   void reply.header('x-request-id', request.id);
@@ -111,6 +117,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: BODY_LIMIT_BYTES,
+    // A hop count trusts that many proxies nearest to us (Fastify's own reading of a number).
+    trustProxy: typeof deps.trustProxy === 'number' ? hopsOf(deps.trustProxy) : (deps.trustProxy ?? false),
     // A caller's request id is kept when it is short and plain, so logs can be joined.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

@@ -197,3 +197,28 @@ describe('loadConfig validation', () => {
     assert.equal(config.databaseOwnerUrl, 'postgres://owner:pw@db/app');
   });
 });
+
+describe('access settings', () => {
+  test('reads REDIS_URL, the token issuer and audience, and whom to trust for client addresses', () => {
+    const config = loadConfig({
+      env: {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        STRONGROOM_TOKEN_ISSUER: 'https://vault.example',
+        STRONGROOM_TOKEN_AUDIENCE: 'api',
+        STRONGROOM_TRUST_PROXY: '10.0.0.0/8,192.0.2.1',
+      },
+      cwd: dir,
+    });
+    assert.equal(config.redisUrl, 'redis://127.0.0.1:6379');
+    assert.deepEqual(config.tokens, { issuer: 'https://vault.example', audience: 'api' });
+    assert.deepEqual(config.trustProxy, ['10.0.0.0/8', '192.0.2.1']);
+    assert.equal(loadConfig({ env: {}, cwd: dir }).trustProxy, false);
+    assert.equal(loadConfig({ env: { STRONGROOM_TRUST_PROXY: '2' }, cwd: dir }).trustProxy, 2);
+    assert.equal(loadConfig({ env: { STRONGROOM_TRUST_PROXY: 'true' }, cwd: dir }).trustProxy, true);
+  });
+
+  test('refuses a REDIS_URL that is not redis:// and a trust setting that is not one of the forms', () => {
+    const err = configError(() => loadConfig({ env: { REDIS_URL: 'http://cache', STRONGROOM_TRUST_PROXY: 'everyone' }, cwd: dir }));
+    assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['REDIS_URL', 'STRONGROOM_TRUST_PROXY']);
+  });
+});

@@ -35,6 +35,11 @@ const settingsSchema = z
       .max(4096)
       .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL')
       .optional(),
+    STRONGROOM_TRUST_PROXY: z
+      .string()
+      .max(2000)
+      .regex(/^(false|true|\d{1,2}|[0-9A-Fa-f:.\/]+(,[0-9A-Fa-f:.\/]+)*)$/, 'must be false, true, a hop count, or comma-separated addresses/CIDRs')
+      .default('false'),
     STRONGROOM_TOKEN_ISSUER: z.string().min(1).max(500).default('strongroom'),
     STRONGROOM_TOKEN_AUDIENCE: z.string().min(1).max(500).default('strongroom-api'),
   })
@@ -64,10 +69,22 @@ export interface Config {
     /** Let SIEM sinks reach loopback and private networks (development, in-cluster SIEMs). */
     readonly sinksAllowPrivateNetworks: boolean;
   };
+  /**
+   * Whom to believe about the client's address (X-Forwarded-For), as Fastify's `trustProxy`:
+   * false, true (any), a hop count, or the proxies' addresses/CIDRs. Policies' IP allowlists
+   * and audit records read the address this yields.
+   */
+  readonly trustProxy: boolean | number | string[];
   /** Redis for the cross-node authz broadcast; in-process without it. */
   readonly redisUrl: string | undefined;
   /** `iss` and `aud` of the access tokens this installation issues and accepts. */
   readonly tokens: { readonly issuer: string; readonly audience: string };
+}
+
+function parseTrustProxy(value: string): boolean | number | string[] {
+  if (value === 'false' || value === 'true') return value === 'true';
+  if (/^\d+$/.test(value)) return Number(value);
+  return value.split(',');
 }
 
 /** Raised with every problem found, each saying which setting to change. */
@@ -154,6 +171,7 @@ export function loadConfig(sources: ConfigSources): Config {
       sinksAllowPrivateNetworks: s.STRONGROOM_AUDIT_SINKS_ALLOW_PRIVATE === 'true',
     }),
     redisUrl: s.REDIS_URL,
+    trustProxy: parseTrustProxy(s.STRONGROOM_TRUST_PROXY),
     tokens: Object.freeze({ issuer: s.STRONGROOM_TOKEN_ISSUER, audience: s.STRONGROOM_TOKEN_AUDIENCE }),
   });
 }

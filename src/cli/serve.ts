@@ -22,6 +22,7 @@ export async function serve(config: Config, logger: Logger, version: string): Pr
       version,
       audit: config.audit,
       tokens: config.tokens,
+      trustProxy: config.trustProxy,
       ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
     });
     await app.listen({ port: config.port, host: config.host });

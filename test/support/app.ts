@@ -33,7 +33,7 @@ let orgCounter = 0;
 
 /** Builds a test app. `dataDir` puts PGlite's files on disk (the canary scan reads them). */
 export async function createTestApp(
-  opts: { dataDir?: string; icuLocale?: string; audit?: Partial<AuditOptions> } = {},
+  opts: { dataDir?: string; icuLocale?: string; audit?: Partial<AuditOptions>; trustProxy?: boolean | number | string[] } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(opts);
   const keyDir = mkdtempSync(join(tmpdir(), 'sr-key-'));
@@ -41,7 +41,14 @@ export async function createTestApp(
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
   const keyProvider = await openLocalKeyProvider({ keyFile: join(keyDir, 'root-key.json'), create: true, onWarning: () => {} });
   const keyring = createVaultKeyring({ provider: keyProvider, cache: { maxEntries: 100, ttlMs: 60_000 } });
-  const app = await buildApp({ db: database.db, keyProvider, keyring, logger, ...(opts.audit ? { audit: opts.audit } : {}) });
+  const app = await buildApp({
+    db: database.db,
+    keyProvider,
+    keyring,
+    logger,
+    ...(opts.audit ? { audit: opts.audit } : {}),
+    ...(opts.trustProxy === undefined ? {} : { trustProxy: opts.trustProxy }),
+  });
   const withTenantTx = createTenantTx(database.db);
   return {
     app,
