@@ -178,12 +178,33 @@ function decideInVault(
   return deny([], 'no grant (default deny)');
 }
 
+/**
+ * An org's policies by vault, sorted by id, built once per snapshot (snapshots are immutable and
+ * cached per epoch), so a decision reads one vault's policies, not the org's.
+ */
+const policiesByVault = new WeakMap<AuthzSnapshot, ReadonlyMap<string, readonly Policy[]>>();
+
+function vaultPolicies(snapshot: AuthzSnapshot, vaultId: string): readonly Policy[] {
+  let index = policiesByVault.get(snapshot);
+  if (index === undefined) {
+    const built = new Map<string, Policy[]>();
+    for (const policy of snapshot.policies) {
+      const list = built.get(policy.vaultId);
+      if (list) list.push(policy);
+      else built.set(policy.vaultId, [policy]);
+    }
+    for (const list of built.values()) list.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    index = built;
+    policiesByVault.set(snapshot, index);
+  }
+  return index.get(vaultId) ?? [];
+}
+
 /** The principal's unexpired policies in one vault, by id. */
 function applicablePolicies(snapshot: AuthzSnapshot, subject: Subject, vaultId: string, now: Date): Policy[] {
-  return snapshot.policies
-    .filter((policy) => policy.vaultId === vaultId && appliesTo(policy, subject))
-    .filter((policy) => policy.expiresAt === null || policy.expiresAt.getTime() > now.getTime())
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return vaultPolicies(snapshot, vaultId)
+    .filter((policy) => appliesTo(policy, subject))
+    .filter((policy) => policy.expiresAt === null || policy.expiresAt.getTime() > now.getTime());
 }
 
 function policyGrant(policy: Policy): Grant {
