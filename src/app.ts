@@ -43,6 +43,7 @@ import { createLocalBus, createRedisBus } from './domains/authz/authz.bus.js';
 import { createAuthorizer } from './domains/authz/authz.service.js';
 import { registerExplainRoutes } from './domains/authz/explain.routes.js';
 import { createExplainService } from './domains/authz/explain.service.js';
+import { createReviewReminders } from './domains/access/access.reminders.js';
 import { registerAccessRoutes } from './domains/access/access.routes.js';
 import { createAccessService } from './domains/access/access.service.js';
 import { registerApprovalRoutes } from './domains/approvals/approvals.routes.js';
@@ -182,9 +183,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     allowPrivateNetworks: auditOptions.sinksAllowPrivateNetworks,
     ...(auditOptions.sinksCa === undefined ? {} : { ca: auditOptions.sinksCa }),
   });
+  // Access review reminders (P7) go out as events: their own appends come back here, and the
+  // org's check in flight (and its interval) turns them away.
+  const reminders = createReviewReminders({ withTenantTx, logger: deps.logger, onAppended: (orgId) => afterAppend(orgId) });
   afterAppend = (orgId) => {
     signer.noteAppended(orgId);
     delivery.noteAppended(orgId);
+    reminders.noteActivity(orgId);
   };
   const auditLog = createAuditLog({ withTenantTx, onAppended: (orgId) => afterAppend(orgId) });
   const bus = deps.redisUrl ? await createRedisBus(deps.redisUrl, deps.logger) : createLocalBus();
@@ -215,6 +220,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const approvals = createApprovalService({ withTenantTx, withRecordedTx, authz });
   app.addHook('onClose', async () => {
     await auditLog.drain();
+    // Reminders append events, which head signing and delivery then follow: drained before them.
+    await reminders.drain();
     await signer.drain();
     await delivery.close();
     await bus.close();

@@ -226,6 +226,47 @@ export async function recordReminder(tx: TenantTx, reviewId: string): Promise<{ 
   return row;
 }
 
+/** When a campaign is due a reminder: how near its due date, and how long since the last one. */
+export interface ReminderWindow {
+  /** Campaigns due within this many milliseconds (or overdue). */
+  dueWithinMs: number;
+  /** Not reminded (by hand or automatically) in the last this many milliseconds. */
+  remindEveryMs: number;
+}
+
+// Measured on the database's clock, so every node agrees on what is due whatever its own says.
+const DUE_FOR_REMINDER = `r.status = 'open'
+  AND r.due_at <= now() + $2::float8 * interval '1 millisecond'
+  AND (r.last_reminded_at IS NULL OR r.last_reminded_at < now() - $3::float8 * interval '1 millisecond')
+  AND EXISTS (SELECT 1 FROM access_review_items i WHERE i.org_id = r.org_id AND i.review_id = r.review_id AND i.decision IS NULL)`;
+
+/** Open campaigns with unreviewed items that are due a reminder (see {@link ReminderWindow}), oldest due first. */
+export async function listReviewsDueForReminder(tx: TenantTx, window: ReminderWindow): Promise<string[]> {
+  const rows = await tx.query<{ review_id: string }>(
+    `SELECT r.review_id FROM access_reviews r WHERE r.org_id = $1 AND ${DUE_FOR_REMINDER} ORDER BY r.due_at, r.review_id`,
+    [tx.orgId, window.dueWithinMs, window.remindEveryMs],
+  );
+  return rows.map((r) => r.review_id);
+}
+
+/**
+ * Claims a campaign's automatic reminder: counts it only if the campaign is still due one, in
+ * one conditional UPDATE. Of several nodes claiming at once, one gets the row and the others
+ * (blocked on its row lock, then re-checking the condition against the committed row) get
+ * nothing — so a reminder is never sent twice. The count of unreviewed items, or undefined when
+ * not claimed.
+ */
+export async function claimDueReminder(tx: TenantTx, reviewId: string, window: ReminderWindow): Promise<{ unreviewed: number } | undefined> {
+  const [row] = await tx.query<{ unreviewed: number }>(
+    `UPDATE access_reviews r SET reminders_sent = r.reminders_sent + 1, last_reminded_at = now()
+      WHERE r.org_id = $1 AND r.review_id = $4 AND ${DUE_FOR_REMINDER}
+      RETURNING (SELECT count(*)::int FROM access_review_items i
+                  WHERE i.org_id = r.org_id AND i.review_id = r.review_id AND i.decision IS NULL) AS unreviewed`,
+    [tx.orgId, window.dueWithinMs, window.remindEveryMs, reviewId],
+  );
+  return row;
+}
+
 /** Closes an open campaign. */
 export async function closeReview(tx: TenantTx, reviewId: string): Promise<void> {
   await tx.query(`UPDATE access_reviews SET status = 'closed', closed_at = now() WHERE org_id = $1 AND review_id = $2 AND status = 'open'`, [

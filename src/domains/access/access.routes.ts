@@ -129,8 +129,11 @@ export function registerAccessRoutes(app: FastifyInstance, access: AccessService
       security,
       summary: 'Remind the reviewer of the unreviewed items',
       description:
-        'Records the reminder as an `access.review.remind` audit event, which reaches the SIEM sinks and webhooks; e-mail ' +
-        'reminders arrive with SMTP (identity). 409 when the campaign is closed or every item is decided.',
+        'Reminders also go out automatically: an open campaign with unreviewed items that is overdue or due within 24 hours ' +
+        'is reminded of at most once a day (checked when the org has activity), as an `access.review.remind` event by the ' +
+        'actor `system:reminders`. This sends one by hand now, as an `access.review.remind` audit event; both reach the ' +
+        'SIEM sinks and webhooks, and both count in `reminders_sent`. E-mail reminders arrive with SMTP (identity). 409 ' +
+        'when the campaign is closed or every item is decided.',
       params: reviewParams,
       querystring: noQuery,
       response: { 200: reminderResponse },

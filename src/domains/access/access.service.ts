@@ -58,7 +58,11 @@ export interface AccessService {
   getReview(caller: Caller, reviewId: string): Promise<ReviewDetailView>;
   /** Keeps or revokes one grant of an open campaign; revoking deletes the policy at once. */
   decide(caller: Caller, reviewId: string, itemId: string, input: DecisionInput): Promise<ReviewItemView>;
-  /** Records a reminder of the unreviewed items (its audit event reaches SIEM sinks). */
+  /**
+   * Records a reminder of the unreviewed items by hand (its audit event reaches SIEM sinks);
+   * automatic ones are sent by `access.reminders.ts`, and a reminder of either kind restarts the
+   * day before the next automatic one.
+   */
   remind(caller: Caller, reviewId: string): Promise<ReminderView>;
   close(caller: Caller, reviewId: string): Promise<ReviewSummaryView>;
 }

@@ -56,6 +56,19 @@ export function noteAuditDetail(detail: AuditDetail): void {
 }
 
 /**
+ * Appends `events` to the chain of `tx`'s org through `audit_append`, inside `tx`: they commit
+ * with the transaction's change or not at all (A7). Personal data goes beside the chain. The
+ * caller triggers the follow-up of an append (head signing, SIEM delivery) after commit.
+ * How many were appended: none when the org does not exist (`audit_append` drops them).
+ */
+export async function appendAuditEvents(tx: TenantTx, events: readonly AuditEventInput[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const payload = events.map((e) => (e.personal ? { ...e.body, personal: e.personal } : e.body));
+  const rows = await tx.query('SELECT seq FROM audit_append($1::jsonb)', [JSON.stringify(payload)]);
+  return rows.length;
+}
+
+/**
  * A `withTenantTx` for the one transaction of a request that changes something: the request's
  * success event is appended inside it, after `fn` and before commit, so the change and its
  * record commit together or not at all (A7 — no change without its event). If the event cannot
@@ -68,9 +81,7 @@ export function createRecordedTx(withTenantTx: WithTenantTx, onAppended?: (orgId
     if (!scope || scope.recorded || scope.orgId() !== orgId) return withTenantTx(orgId, fn);
     const result = await withTenantTx(orgId, async (tx) => {
       const value = await fn(tx);
-      const event = scope.build(null);
-      const payload = event.personal ? { ...event.body, personal: event.personal } : event.body;
-      await tx.query('SELECT seq FROM audit_append($1::jsonb)', [JSON.stringify([payload])]);
+      await appendAuditEvents(tx, [scope.build(null)]);
       return value;
     });
     scope.recorded = true;

@@ -81,10 +81,16 @@ export interface AuditResource {
   version?: number;
 }
 
-/** Who acted. */
+/** Who acted. `system` is the server's own background work (`id` names which: `reminders`). */
 export interface AuditActor {
-  type: 'root_token' | 'user' | 'agent' | 'anonymous';
+  type: 'root_token' | 'user' | 'agent' | 'anonymous' | 'system';
   id: string;
+}
+
+/** Counts an event reports about what it acted on; never personal data. */
+export interface AuditEventDetail {
+  /** `access.review.remind`: the campaign's items still unreviewed. */
+  unreviewed?: number;
 }
 
 /**
@@ -105,6 +111,8 @@ export interface AuditEventBody {
   class: AuditClass;
   /** The authorization decision that gated the request, and the policies or role behind it (P4). */
   authz?: { allow: boolean; action: string; by: string[] };
+  /** What background work reports (an automatic reminder: how many items are unreviewed). */
+  detail?: AuditEventDetail;
 }
 
 /** The outcome of an HTTP status. */
