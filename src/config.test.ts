@@ -222,3 +222,11 @@ describe('access settings', () => {
     assert.deepEqual(err.problems.map((p) => p.split(':')[0]).sort(), ['REDIS_URL', 'STRONGROOM_TRUST_PROXY']);
   });
 });
+
+test('a JSON config file may give numbers and booleans as JSON values', () => {
+  const file = configFile(JSON.stringify({ PORT: 9001, STRONGROOM_AUDIT_SINKS_ALLOW_PRIVATE: true, STRONGROOM_TRUST_PROXY: 1 }));
+  const config = loadConfig({ env: { STRONGROOM_CONFIG: file }, cwd: dir });
+  assert.equal(config.port, 9001);
+  assert.equal(config.audit.sinksAllowPrivateNetworks, true);
+  assert.equal(config.trustProxy, 1);
+});

@@ -129,7 +129,10 @@ export function loadConfig(sources: ConfigSources): Config {
   const cwd = sources.cwd ?? process.cwd();
   const env = sources.env;
   const fromFile = env.STRONGROOM_CONFIG ? readConfigFile(resolve(cwd, env.STRONGROOM_CONFIG)) : {};
-  const merged: Record<string, unknown> = { ...fromFile };
+  // A JSON file may say 8400 or true where the environment can only say "8400" or "true".
+  const merged: Record<string, unknown> = Object.fromEntries(
+    Object.entries(fromFile).map(([k, v]) => [k, typeof v === 'number' || typeof v === 'boolean' ? String(v) : v]),
+  );
   for (const name of settingNames) {
     const value = sources.flags?.[name] ?? env[name];
     if (value !== undefined && value !== '') merged[name] = value;

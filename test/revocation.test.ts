@@ -294,7 +294,12 @@ function describeCluster(name: string, redis: string | undefined): void {
         const client = createClient({ url: redis });
         await client.connect();
         try {
-          const counts = await client.pubSubNumSub('strongroom:authz:v1');
+          // Nodes subscribe in the background (Redis never holds up start): allow them a moment.
+          let counts: Record<string, number> = {};
+          for (const deadline = Date.now() + 5000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+            counts = await client.pubSubNumSub('strongroom:authz:v1');
+            if ((counts['strongroom:authz:v1'] ?? 0) >= servers.length) break;
+          }
           assert.ok((counts['strongroom:authz:v1'] ?? 0) >= servers.length, `subscribers: ${JSON.stringify(counts)}\n${describeServers(servers)}`);
         } finally {
           await client.quit();

@@ -1,7 +1,7 @@
 /**
  * The vocabulary of authorization (SPEC P1–P3): who asks, what they ask to do, on what, and the
  * data a decision is made from. Everything here is plain data; `engine.ts` decides on it as pure
- * code, `authorizer.ts` loads it from the database per org.
+ * code, `domains/authz/authz.service.ts` loads it from the database per org.
  */
 
 /** The actions of SPEC P3. On org areas, `describe` is "see/list" and `admin` is "change". */

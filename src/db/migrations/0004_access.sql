@@ -4,8 +4,10 @@
 -- Revocation without a window: orgs.authz_epoch is bumped in the same transaction as any change
 -- to what decisions read (policies, roles, teams, members, agents, vaults' teams), and every
 -- request reads the epoch in its authentication transaction, so no node decides on an older
--- snapshot than the last committed change. Agents and members carry a `generation` that every
--- token they hold names; bumping it (policy change, key rotation, deactivation) kills them all.
+-- snapshot than the last committed change. Agents carry a `generation` that every token they
+-- hold names; bumping it (policy change, key rotation, deactivation) kills them all. Members'
+-- personal tokens are revoked by row (api_tokens.revoked_at) and refused while the member is
+-- deactivated; members.generation is there for the signed session tokens sign-in will issue.
 
 ALTER TABLE orgs ADD COLUMN authz_epoch bigint NOT NULL DEFAULT 0;
 

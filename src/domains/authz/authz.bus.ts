@@ -57,9 +57,11 @@ export function parseChange(message: string): AuthzChange | undefined {
 }
 
 /**
- * The Redis bus: PUBLISH on one channel, one subscriber connection per node. A publish that
- * fails (Redis down) is logged, not thrown: the change is committed and enforced already. Local
- * listeners always hear this node's own changes, with or without Redis.
+ * The Redis bus: PUBLISH on one channel, one subscriber connection per node. Connecting happens
+ * in the background and never holds up start: Redis being down (at start or later) only costs
+ * early cache eviction, which correctness does not need. A publish that fails is logged, not
+ * thrown: the change is committed and enforced already. The subscriber resubscribes by itself
+ * after a reconnect. Local listeners always hear this node's own changes, with or without Redis.
  */
 export async function createRedisBus(url: string, logger: Logger): Promise<AuthzBus> {
   const node = randomUUID();
@@ -67,20 +69,30 @@ export async function createRedisBus(url: string, logger: Logger): Promise<Authz
   const deliver = (change: AuthzChange) => {
     for (const fn of listeners) fn(change);
   };
-  const onError = (err: unknown) => logger.warn({ err }, 'redis (authz broadcast) connection error');
-  // No offline queue: a message that cannot go now is useless later.
+  let lastError = 0;
+  const onError = (err: unknown) => {
+    // A reconnecting client reports every attempt: say it at most every 10 s.
+    if (Date.now() - lastError < 10_000) return;
+    lastError = Date.now();
+    logger.warn({ err }, 'redis (authz broadcast) connection error; revocation is unaffected');
+  };
+  // No offline queue for publishing: a message that cannot go now is useless later.
   const pub = createClient({ url, disableOfflineQueue: true });
   pub.on('error', onError);
-  const sub = pub.duplicate();
+  // The subscriber queues its SUBSCRIBE until connected, and renews it after each reconnect.
+  const sub = createClient({ url });
   sub.on('error', onError);
-  await pub.connect();
-  await sub.connect();
-  await sub.subscribe(CHANNEL, (message) => {
-    const parsed = parseChange(message);
-    if (!parsed) return;
-    const from = (JSON.parse(message) as { node?: unknown }).node;
-    if (from !== node) deliver(parsed);
-  });
+  const connecting = Promise.all([
+    pub.connect(),
+    sub.connect(),
+    sub.subscribe(CHANNEL, (message) => {
+      const parsed = parseChange(message);
+      if (!parsed) return;
+      const from = (JSON.parse(message) as { node?: unknown }).node;
+      if (from !== node) deliver(parsed);
+    }),
+  ]);
+  connecting.catch(onError);
   return {
     kind: 'redis',
     async publish(change) {
@@ -95,7 +107,11 @@ export async function createRedisBus(url: string, logger: Logger): Promise<Authz
       listeners.push(fn);
     },
     async close() {
-      await Promise.allSettled([sub.quit(), pub.quit()]);
+      for (const client of [sub, pub]) {
+        if (client.isReady) await client.quit().catch(() => client.destroy());
+        else if (client.isOpen) client.destroy();
+      }
+      await connecting.catch(() => undefined);
     },
   };
 }

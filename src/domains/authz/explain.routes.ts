@@ -50,7 +50,7 @@ export const explainResponse = z.object({
   action: z.enum(ACTIONS),
   resource: z.string(),
   allow: z.boolean(),
-  decided_by: z.array(z.string()).describe('policy:<id>, role:<id> or sod:<role id>: the grants behind an allow, the deny policy or SoD rule behind a deny; empty for default deny'),
+  decided_by: z.array(z.string()).describe('policy:<id>, role:<id> or sod:<rule> (a restricted role id, or agent): the grants behind an allow, the deny policy or SoD rule behind a deny; empty for default deny'),
   reasons: z.array(z.string()),
   missing: z.enum(['reason', 'mfa']).optional().describe('Denied only because an allow policy wants a stated reason or MFA'),
 });

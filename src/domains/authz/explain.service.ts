@@ -84,7 +84,7 @@ export interface Explanation {
   action: Action;
   resource: string;
   allow: boolean;
-  /** `policy:<id>`, `role:<id>` or `sod:<role id>`: the grants behind an allow, the deny behind a deny. */
+  /** `policy:<id>`, `role:<id>` or `sod:<rule>` (a restricted role's id, or `agent`): the grants behind an allow, the deny behind a deny. */
   decided_by: string[];
   reasons: string[];
   missing?: 'reason' | 'mfa';

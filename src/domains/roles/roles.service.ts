@@ -40,7 +40,7 @@ export interface RoleService {
 const BUILT_IN_DESCRIPTIONS: Record<BuiltInRoleId, string> = {
   owner: 'Everything in the org, including granting the owner role and changing owners.',
   admin: 'Everything in the org, except granting the owner role or changing owners.',
-  manager: 'Sees members and teams, creates vaults, manages agents and decides access requests; every action on the vaults of its teams.',
+  manager: 'Sees members, teams and agents, creates vaults in its teams and decides access requests for them; every action on the vaults of its teams.',
   office: 'Separation of duties: reads and writes the secrets of its teams\' vaults; never manages policies or integrations.',
   employee: 'Sees the vaults of its teams.',
 };
