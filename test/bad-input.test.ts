@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import type { LightMyRequestResponse } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -77,9 +78,9 @@ after(() => t.close());
 
 /** One of every access thing, through the API: the table's bad requests name them. */
 async function keepAccessThings(): Promise<Kept> {
-  const ok = async (res: { statusCode: number; body: string; json(): any }, what: string) => {
+  const ok = async (res: LightMyRequestResponse, what: string): Promise<{ id: string; items?: { id: string }[] }> => {
     assert.ok(res.statusCode === 201 || res.statusCode === 200, `${what}: ${res.statusCode} ${res.body}`);
-    return res.json();
+    return res.json() as { id: string; items?: { id: string }[] };
   };
   const agent = await createAgent(t, org, 'bad-input-agent');
   const policy = await createPolicy(t, org, vaultId, { principal_type: 'agent', principal_id: agent.id, secret_path_pattern: '/keep/*', permissions: ['describe', 'read'] });
@@ -103,7 +104,7 @@ async function keepAccessThings(): Promise<Kept> {
     await t.call(org.token, { method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'syslog', name: 'bad-input-sink', host: '127.0.0.1', port: 9, tls: false } }),
     'sink',
   );
-  return { agent, policy, member, holder, team, role, review: review.id, item: review.items[0].id, approval: approval.id, sink: sink.id };
+  return { agent, policy, member, holder, team, role, review: review.id, item: (review.items?.[0] as { id: string }).id, approval: approval.id, sink: sink.id };
 }
 
 /** The kept access things as the API describes them. */
