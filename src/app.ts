@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fastifyCookie from '@fastify/cookie';
 import fastifySwagger from '@fastify/swagger';
 import Fastify, {
   LogController,
@@ -33,7 +34,14 @@ import { createVaultService } from './domains/vaults/vaults.service.js';
 import type { VaultKeyring } from './kms/keyring.js';
 import type { KeyProvider } from './kms/provider.js';
 import type { Logger } from './log.js';
-import { requireAuthentication } from './plugins/authn.js';
+import { requireAuthentication, requireSession } from './plugins/authn.js';
+import { registerSessionRoutes, registerSignInRoutes } from './identity/auth.routes.js';
+import { createAuthGuard, GUARD_DEFAULTS, type GuardOptions } from './identity/guard.js';
+import { createIdentityService, IDENTITY_DEFAULTS, INSTALLATION_ORG_ID } from './identity/identity.service.js';
+import { createOidcClient, type OidcClient, type OidcProviderConfig } from './identity/oidc.js';
+import { createSessionService, type SessionOptions } from './identity/sessions.js';
+import { createMemoryThrottle, createRedisThrottle } from './identity/throttle.js';
+import { createDisabledMailer, createSmtpMailer, type Mailer } from './mail/mailer.js';
 import { registerProblemHandlers, sendProblem } from './plugins/problem.js';
 import { AppError } from './errors.js';
 import { createAgentTokens, type AgentTokenOptions } from './domains/agents/agent-tokens.js';
@@ -71,6 +79,20 @@ export interface AppDeps {
   redisUrl?: string;
   /** Fastify's `trustProxy`: whom to believe about the client address (config STRONGROOM_TRUST_PROXY). */
   trustProxy?: boolean | number | string[];
+  /** Sign-in, sessions and e-mail (config STRONGROOM_PUBLIC_URL, SMTP_*, STRONGROOM_OIDC_PROVIDERS, …). */
+  identity?: IdentityConfig;
+}
+
+/** Identity settings; tests pass their own mailer, SMTP server or OIDC provider. */
+export interface IdentityConfig {
+  publicUrl?: string;
+  smtp?: { url: string; from: string } | undefined;
+  /** A mailer made by the caller (wins over `smtp`). */
+  mailer?: Mailer;
+  oidcProviders?: readonly OidcProviderConfig[];
+  allowOrgCreation?: boolean;
+  session?: Partial<SessionOptions>;
+  guard?: Partial<GuardOptions>;
 }
 
 /** Audit settings (config: STRONGROOM_AUDIT_*). */
@@ -144,6 +166,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorateRequest('principal', null);
+  await app.register(fastifyCookie);
   registerProblemHandlers(app);
 
   app.addHook('onSend', async (request, reply) => setResponseHeaders(request, reply));
@@ -206,7 +229,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     { withInstallationTx: createInstallationTx(deps.db), keyProvider: deps.keyProvider },
     { issuer: deps.tokens?.issuer ?? 'strongroom', audience: deps.tokens?.audience ?? 'strongroom-api' },
   );
-  const tokens = createTokenService({ withTenantTx, agentTokens });
+  const identityConfig = deps.identity ?? {};
+  const publicUrl = (identityConfig.publicUrl ?? 'http://127.0.0.1:8400').replace(/\/$/, '');
+  const withInstallationTx = createInstallationTx(deps.db);
+  const sessions = createSessionService({ withInstallationTx, withTenantTx, tokens: agentTokens, options: identityConfig.session ?? {} });
+  const throttle = deps.redisUrl ? await createRedisThrottle(deps.redisUrl, deps.logger) : createMemoryThrottle();
+  const guard = createAuthGuard(throttle, { ...GUARD_DEFAULTS, ...identityConfig.guard });
+  const mailer =
+    identityConfig.mailer ??
+    (identityConfig.smtp ? createSmtpMailer({ ...identityConfig.smtp, logger: deps.logger }) : createDisabledMailer(deps.logger));
+  const oidc = new Map<string, { client: OidcClient; name: string }>();
+  for (const provider of identityConfig.oidcProviders ?? []) {
+    const redirectUri = `${publicUrl}/v1/auth/oidc/${provider.id}/callback`;
+    oidc.set(provider.id, { client: createOidcClient(provider, { redirectUri }), name: provider.name });
+  }
+  const identity = createIdentityService({
+    withInstallationTx,
+    withTenantTx,
+    keyProvider: deps.keyProvider,
+    sessions,
+    guard,
+    mailer,
+    auditLog,
+    logger: deps.logger,
+    oidc,
+    options: { ...IDENTITY_DEFAULTS, publicUrl, allowOrgCreation: identityConfig.allowOrgCreation ?? true },
+  });
+  const tokens = createTokenService({ withTenantTx, agentTokens, sessions });
   const agents = createAgentService({ withTenantTx, authz, tokens: agentTokens });
   const vaults = createVaultService({ withTenantTx, keyring: deps.keyring, authz });
   const secrets = createSecretService({ withTenantTx, withRecordedTx, keyring: deps.keyring, authz, logger: deps.logger });
@@ -225,6 +274,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await signer.drain();
     await delivery.close();
     await bus.close();
+    await throttle.close();
+    if (!identityConfig.mailer) await mailer.close();
   });
 
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -268,8 +319,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerAuditHook(v1, auditLog);
     // The token exchange authenticates by its body; everything else by a bearer token.
     registerAgentTokenRoute(v1, agents);
+    const csrfMatches = (sessionId: string, token: string) => sessions.csrfMatches(sessionId, token);
+    // Sign-in: anyone may call, limited per IP and guarded against brute force.
+    await v1.register(async (signIn) => registerSignInRoutes(signIn, identity, sessions, (ip) => guard.rate(ip)));
+    // The signed-in person: works before they belong to any org.
+    await v1.register(async (me) => {
+      requireSession(me, {
+        verify: async (token) => {
+          const claims = await agentTokens.verify(token);
+          return 'invalid' in claims || claims.kind !== 'user' ? undefined : claims;
+        },
+        authenticate: (claims) => sessions.authenticate(claims),
+        csrfMatches,
+        installationOrgId: INSTALLATION_ORG_ID,
+      });
+      registerSessionRoutes(me, identity, sessions);
+    });
     await v1.register(async (authed) => {
-      requireAuthentication(authed, tokens);
+      requireAuthentication(authed, tokens, csrfMatches);
       registerVaultRoutes(authed, vaults);
       registerSecretRoutes(authed, secrets);
       registerAuditRoutes(authed, audit);

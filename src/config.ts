@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { OidcConfigError, parseOidcProviders, type OidcProviderConfig } from './identity/oidc.js';
+
+/** STRONGROOM_OIDC_PROVIDERS, parsed; its problems become config errors. */
+function oidcProviders(json: string): OidcProviderConfig[] {
+  try {
+    return parseOidcProviders(json);
+  } catch (err) {
+    if (err instanceof OidcConfigError) throw new ConfigError([...err.problems]);
+    throw err;
+  }
+}
 
 const postgresUrl = z
   .string()
@@ -42,6 +53,25 @@ const settingsSchema = z
       .default('false'),
     STRONGROOM_TOKEN_ISSUER: z.string().min(1).max(500).default('strongroom'),
     STRONGROOM_TOKEN_AUDIENCE: z.string().min(1).max(500).default('strongroom-api'),
+    STRONGROOM_PUBLIC_URL: z
+      .string()
+      .max(2000)
+      .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL with no query, e.g. https://vault.example.com')
+      .optional(),
+    SMTP_URL: z
+      .string()
+      .max(4096)
+      .regex(/^smtps?:\/\/\S+$/, 'must be an smtp:// or smtps:// URL')
+      .optional(),
+    SMTP_FROM: z.string().min(3).max(320).regex(/^[^\r\n]+$/, 'must be one line').default('Strongroom <no-reply@localhost>'),
+    STRONGROOM_OIDC_PROVIDERS: z.string().max(100_000).optional(),
+    STRONGROOM_ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+    STRONGROOM_SESSION_MAX_SECONDS: z.coerce.number().int().min(300).max(30 * 86_400).default(86_400),
+    STRONGROOM_SESSION_IDLE_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(3600),
+    STRONGROOM_STEP_UP_SECONDS: z.coerce.number().int().min(30).max(86_400).default(600),
+    STRONGROOM_LOCKOUT_ATTEMPTS: z.coerce.number().int().min(3).max(100).default(5),
+    STRONGROOM_LOCKOUT_WINDOW_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+    STRONGROOM_ALLOW_ORG_CREATION: z.enum(['true', 'false']).default('true'),
   })
   .strict();
 
@@ -79,6 +109,21 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** `iss` and `aud` of the access tokens this installation issues and accepts. */
   readonly tokens: { readonly issuer: string; readonly audience: string };
+  /** Sign-in, sessions, e-mail and identity providers (I1–I5). */
+  readonly identity: {
+    /** Where people reach the server: links in e-mails and OIDC redirect URIs. */
+    readonly publicUrl: string;
+    readonly smtp: { readonly url: string; readonly from: string } | undefined;
+    readonly oidcProviders: readonly OidcProviderConfig[];
+    readonly allowOrgCreation: boolean;
+    readonly session: {
+      readonly accessTokenTtlSeconds: number;
+      readonly maxSessionSeconds: number;
+      readonly idleTimeoutSeconds: number;
+      readonly stepUpSeconds: number;
+    };
+    readonly guard: { readonly maxFailures: number; readonly windowMs: number };
+  };
 }
 
 function parseTrustProxy(value: string): boolean | number | string[] {
@@ -176,5 +221,18 @@ export function loadConfig(sources: ConfigSources): Config {
     redisUrl: s.REDIS_URL,
     trustProxy: parseTrustProxy(s.STRONGROOM_TRUST_PROXY),
     tokens: Object.freeze({ issuer: s.STRONGROOM_TOKEN_ISSUER, audience: s.STRONGROOM_TOKEN_AUDIENCE }),
+    identity: Object.freeze({
+      publicUrl: (s.STRONGROOM_PUBLIC_URL ?? `http://${s.HOST.includes(':') ? `[${s.HOST}]` : s.HOST}:${s.PORT}`).replace(/\/$/, ''),
+      smtp: s.SMTP_URL === undefined ? undefined : Object.freeze({ url: s.SMTP_URL, from: s.SMTP_FROM }),
+      oidcProviders: s.STRONGROOM_OIDC_PROVIDERS === undefined ? [] : oidcProviders(s.STRONGROOM_OIDC_PROVIDERS),
+      allowOrgCreation: s.STRONGROOM_ALLOW_ORG_CREATION === 'true',
+      session: Object.freeze({
+        accessTokenTtlSeconds: s.STRONGROOM_ACCESS_TOKEN_TTL_SECONDS,
+        maxSessionSeconds: s.STRONGROOM_SESSION_MAX_SECONDS,
+        idleTimeoutSeconds: s.STRONGROOM_SESSION_IDLE_SECONDS,
+        stepUpSeconds: s.STRONGROOM_STEP_UP_SECONDS,
+      }),
+      guard: Object.freeze({ maxFailures: s.STRONGROOM_LOCKOUT_ATTEMPTS, windowMs: s.STRONGROOM_LOCKOUT_WINDOW_SECONDS * 1000 }),
+    }),
   });
 }

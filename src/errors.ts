@@ -13,11 +13,16 @@ export const errorCatalogue = {
   INVALID_PRECONDITION: { status: 400, title: 'The If-Match or If-None-Match header is not valid' },
   // 401
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  // One answer for every failed sign-in (wrong or unknown address, password or code): it never
+  // tells which part was wrong, nor whether the account exists (I2).
+  SIGN_IN_FAILED: { status: 401, title: 'Sign-in failed' },
   // 403 only where the caller already holds a grant whose condition it did not meet: it
   // reveals nothing about whether the resource exists.
   REASON_REQUIRED: { status: 403, title: 'A reason is required (send it as X-Audit-Reason)' },
   STEP_UP_REQUIRED: { status: 403, title: 'A recent multi-factor authentication is required' },
   SEPARATION_OF_DUTIES: { status: 403, title: 'Separation of duties forbids this' },
+  MFA_REQUIRED: { status: 403, title: 'This org requires multi-factor authentication: enrol a second factor' },
+  CSRF_FAILED: { status: 403, title: 'The request lacks a valid CSRF token' },
   // 404 — also the answer for another tenant's resource (P1): same status, same body.
   NOT_FOUND: { status: 404, title: 'The resource was not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'There is no such endpoint' },
@@ -33,6 +38,9 @@ export const errorCatalogue = {
   // 413, 415
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
+  // 429: `retry_after_seconds` in the body and Retry-After say when to try again.
+  TOO_MANY_ATTEMPTS: { status: 429, title: 'Too many failed attempts from here: try again later' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests: slow down' },
   // 500
   INTERNAL: { status: 500, title: 'Something went wrong on our side' },
   SECRET_INTEGRITY_FAILED: {

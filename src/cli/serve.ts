@@ -22,6 +22,7 @@ export async function serve(config: Config, logger: Logger, version: string): Pr
       version,
       audit: config.audit,
       tokens: config.tokens,
+      identity: config.identity,
       trustProxy: config.trustProxy,
       ...(config.redisUrl === undefined ? {} : { redisUrl: config.redisUrl }),
     });

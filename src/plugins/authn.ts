@@ -1,3 +1,4 @@
+import type {} from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../domains/authz/authz.service.js';
 import type { TokenService } from '../domains/tokens/tokens.service.js';
@@ -11,6 +12,41 @@ declare module 'fastify' {
 }
 
 const BEARER = /^Bearer ([\x21-\x7e]{1,8192})$/;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Cookies of a dashboard session (I4): `__Host-` pins them to this origin, path `/`, Secure. */
+export const SESSION_COOKIES = {
+  access: '__Host-sr_access',
+  refresh: '__Host-sr_refresh',
+  csrf: '__Host-sr_csrf',
+} as const;
+
+/** Where a request's credential came from: cookies need a CSRF token on changes. */
+export function credentialOf(request: FastifyRequest): { token: string; fromCookie: boolean } | undefined {
+  const header = request.headers.authorization;
+  if (header !== undefined) {
+    const match = BEARER.exec(header);
+    return match ? { token: match[1] as string, fromCookie: false } : undefined;
+  }
+  const cookie = request.cookies?.[SESSION_COOKIES.access];
+  return cookie !== undefined && cookie.length <= 8192 ? { token: cookie, fromCookie: true } : undefined;
+}
+
+/**
+ * Refuses a cookie-authenticated request that changes something without the session's CSRF
+ * token in `X-CSRF-Token` (SameSite=Strict already keeps other sites' requests from carrying
+ * the cookie; the token also covers same-site subdomains and old browsers).
+ */
+export async function checkCsrf(
+  request: FastifyRequest,
+  sessionId: string | undefined,
+  csrfMatches: (sessionId: string, token: string) => Promise<boolean>,
+): Promise<void> {
+  if (SAFE_METHODS.has(request.method)) return;
+  const given = request.headers['x-csrf-token'];
+  const ok = sessionId !== undefined && typeof given === 'string' && given.length <= 256 && (await csrfMatches(sessionId, given));
+  if (!ok) throw new AppError('CSRF_FAILED', 'Send the CSRF token you got at sign-in as X-CSRF-Token.');
+}
 const MAX_REASON = 512;
 
 /** The reason a caller states for a request (`X-Audit-Reason`), as policies read it. */
@@ -26,16 +62,35 @@ export function statedReason(request: FastifyRequest): string | null {
  * route's input rules. Every failure — no header, another scheme, a malformed, unknown,
  * revoked, expired or superseded token, a token of the wrong type — is the same 401.
  */
-export function requireAuthentication(app: FastifyInstance, tokens: TokenService): void {
+export function requireAuthentication(
+  app: FastifyInstance,
+  tokens: TokenService,
+  csrfMatches: (sessionId: string, token: string) => Promise<boolean>,
+): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
-    const match = BEARER.exec(request.headers.authorization ?? '');
-    const result = match ? await tokens.authenticate(match[1] as string) : { failed: true as const, orgId: null };
+    const credential = credentialOf(request);
+    const result = credential ? await tokens.authenticate(credential.token) : { failed: true as const, orgId: null };
     if ('failed' in result) {
       // The failure is recorded in the org the token provably names, if any (A1).
       request.authFailureOrgId = result.orgId;
       throw new AppError('UNAUTHENTICATED', 'Send a valid token as "Authorization: Bearer <token>".');
     }
-    request.principal = { ...result.principal, epoch: result.epoch, ip: request.ip, reason: statedReason(request), mfa: false };
+    if (credential?.fromCookie) {
+      request.authFailureOrgId = result.principal.orgId;
+      await checkCsrf(request, result.session?.sessionId, csrfMatches);
+    }
+    if (result.session?.mfaMissing) {
+      request.authFailureOrgId = result.principal.orgId;
+      throw new AppError('MFA_REQUIRED', 'This org requires a second factor: enrol one at /v1/me/mfa/totp and sign in again.');
+    }
+    request.principal = {
+      ...result.principal,
+      epoch: result.epoch,
+      ip: request.ip,
+      reason: statedReason(request),
+      mfa: result.session?.recentMfa ?? false,
+      ...(result.session ? { session: { sessionId: result.session.sessionId, userId: result.session.userId } } : {}),
+    };
   });
 }
 
@@ -43,4 +98,63 @@ export function requireAuthentication(app: FastifyInstance, tokens: TokenService
 export function principalOf(request: FastifyRequest): Caller {
   if (!request.principal) throw new AppError('UNAUTHENTICATED');
   return request.principal;
+}
+
+/** The signed-in person behind a request to a `/v1/me` or `/v1/auth` session route. */
+export interface SessionCaller {
+  userId: string;
+  sessionId: string;
+  /** The org the session is in, and the user's member there; null before the user has one. */
+  orgId: string | null;
+  member: { memberId: string; role: string } | null;
+  /** A second factor within the step-up window. */
+  recentMfa: boolean;
+  fromCookie: boolean;
+  ip: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by requireSession on `/v1/me` routes. */
+    sessionCaller: SessionCaller | null;
+  }
+}
+
+/**
+ * Requires a signed-in person's access token (bearer or dashboard cookie) on every route of
+ * `app`: routes about the person (profile, second factors, sessions, orgs), which work before
+ * the person belongs to any org. Root, personal and agent tokens are refused here (401): they
+ * are not people signed in. Events go to the session's org, or the installation chain.
+ */
+export function requireSession(
+  app: FastifyInstance,
+  deps: {
+    verify: (token: string) => Promise<{ userId: string; sessionId: string; orgId: string | null } | undefined>;
+    authenticate: (claims: { userId: string; sessionId: string; orgId: string | null }) => Promise<
+      { member: { memberId: string; role: string } | null; recentMfa: boolean } | undefined
+    >;
+    csrfMatches: (sessionId: string, token: string) => Promise<boolean>;
+    installationOrgId: string;
+  },
+): void {
+  app.decorateRequest('sessionCaller', null);
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    request.authFailureOrgId = deps.installationOrgId;
+    const credential = credentialOf(request);
+    const claims = credential ? await deps.verify(credential.token) : undefined;
+    const state = claims ? await deps.authenticate(claims) : undefined;
+    if (!credential || !claims || !state) {
+      throw new AppError('UNAUTHENTICATED', 'Sign in and send the access token as "Authorization: Bearer <token>".');
+    }
+    request.authFailureOrgId = claims.orgId ?? deps.installationOrgId;
+    request.auditActor = { type: 'user', id: claims.userId };
+    if (credential.fromCookie) await checkCsrf(request, claims.sessionId, deps.csrfMatches);
+    request.sessionCaller = { ...claims, member: state.member, recentMfa: state.recentMfa, fromCookie: credential.fromCookie, ip: request.ip };
+  });
+}
+
+/** The signed-in person of a session route. */
+export function sessionCallerOf(request: FastifyRequest): SessionCaller {
+  if (!request.sessionCaller) throw new AppError('UNAUTHENTICATED');
+  return request.sessionCaller;
 }

@@ -85,6 +85,8 @@ export function problemOf(request: FastifyRequest, err: AppError): Problem {
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, err: AppError): FastifyReply {
   const problem = problemOf(request, err);
   if (err.code === 'UNAUTHENTICATED') void reply.header('www-authenticate', 'Bearer realm="strongroom"');
+  const retryAfter = err.extensions.retry_after_seconds;
+  if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
   return reply.code(err.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp, type AuditOptions } from '../../src/app.js';
+import { buildApp, type AuditOptions, type IdentityConfig } from '../../src/app.js';
 import { createTenantTx } from '../../src/db/tenant.js';
 import { bootstrapOrg } from '../../src/domains/orgs/orgs.service.js';
 import { createVaultKeyring } from '../../src/kms/keyring.js';
@@ -33,7 +33,14 @@ let orgCounter = 0;
 
 /** Builds a test app. `dataDir` puts PGlite's files on disk (the canary scan reads them). */
 export async function createTestApp(
-  opts: { dataDir?: string; icuLocale?: string; audit?: Partial<AuditOptions>; trustProxy?: boolean | number | string[] } = {},
+  opts: {
+    dataDir?: string;
+    icuLocale?: string;
+    audit?: Partial<AuditOptions>;
+    trustProxy?: boolean | number | string[];
+    identity?: IdentityConfig;
+    redisUrl?: string;
+  } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase(opts);
   const keyDir = mkdtempSync(join(tmpdir(), 'sr-key-'));
@@ -48,6 +55,8 @@ export async function createTestApp(
     logger,
     ...(opts.audit ? { audit: opts.audit } : {}),
     ...(opts.trustProxy === undefined ? {} : { trustProxy: opts.trustProxy }),
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}),
   });
   const withTenantTx = createTenantTx(database.db);
   return {

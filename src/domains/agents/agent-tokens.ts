@@ -18,20 +18,36 @@ import { ed25519PublicKey, loadSigningKey, publicSigningKeys } from '../../kms/s
 export interface AgentTokens {
   issue(agent: { orgId: string; agentId: string; generation: number; ttlSeconds: number }): Promise<string>;
   /**
+   * A person's access token for a session (I4): `sub: user:<id>`, `token_use: user`, `sid`, and
+   * `org` when the session is in one. The session row, read on every request, decides whether
+   * it still counts (sign-out, sign-out everywhere, org switch).
+   */
+  issueUser(user: { userId: string; sessionId: string; orgId: string | null; ttlSeconds: number }): Promise<string>;
+  /**
    * The claims of a valid token; otherwise `invalid`, with the org a token names when our key
    * did sign it (expired, wrong audience…), so the failure is recorded in that org's audit log.
    * The caller answers 401 alike.
    */
-  verify(token: string): Promise<VerifiedAgentToken | InvalidAgentToken>;
+  verify(token: string): Promise<VerifiedAgentToken | VerifiedUserToken | InvalidAgentToken>;
   /** The JSON Web Key Set of every key that signs or signed agent tokens. */
   jwks(): Promise<{ keys: Record<string, string>[] }>;
 }
 
 /** What a valid agent token says. */
 export interface VerifiedAgentToken {
+  kind: 'agent';
   orgId: string;
   agentId: string;
   generation: number;
+  jti: string;
+}
+
+/** What a valid person's access token says. */
+export interface VerifiedUserToken {
+  kind: 'user';
+  userId: string;
+  sessionId: string;
+  orgId: string | null;
   jti: string;
 }
 
@@ -98,6 +114,20 @@ export async function createAgentTokens(
         .sign(key.privateKey);
     },
 
+    async issueUser(user) {
+      const issuedAt = Math.floor(now().getTime() / 1000);
+      return new SignJWT({ ...(user.orgId === null ? {} : { org: user.orgId }), sid: user.sessionId, token_use: 'user' })
+        .setProtectedHeader({ alg: 'EdDSA', typ: 'at+jwt', kid: key.keyId })
+        .setIssuer(options.issuer)
+        .setAudience(options.audience)
+        .setSubject(`user:${user.userId}`)
+        .setJti(randomUUID())
+        .setIssuedAt(issuedAt)
+        .setNotBefore(issuedAt)
+        .setExpirationTime(issuedAt + user.ttlSeconds)
+        .sign(key.privateKey);
+    },
+
     async verify(token) {
       const invalid = (orgId: string | null = null): InvalidAgentToken => ({ invalid: true, orgId });
       if (!looksLikeJwt(token)) return invalid();
@@ -118,13 +148,25 @@ export async function createAgentTokens(
         const org = signed ? (err.payload as { org?: unknown }).org : undefined;
         return invalid(typeof org === 'string' && UUID.test(org) ? org : null);
       }
-      const { sub, org, gen, jti, token_use: use } = payload as JWTPayload & { org?: unknown; gen?: unknown; token_use?: unknown };
+      const { sub, org, gen, sid, jti, token_use: use } = payload as JWTPayload & {
+        org?: unknown;
+        gen?: unknown;
+        sid?: unknown;
+        token_use?: unknown;
+      };
       const orgId = typeof org === 'string' && UUID.test(org) ? org : null;
+      if (use === 'user') {
+        // A person's token: `sub: user:<id>`, a session id, and `org` only when it is a valid id.
+        const userId = typeof sub === 'string' && sub.startsWith('user:') ? sub.slice('user:'.length) : '';
+        if (!UUID.test(userId) || typeof sid !== 'string' || !UUID.test(sid) || typeof jti !== 'string') return invalid(orgId);
+        if (org !== undefined && orgId === null) return invalid();
+        return { kind: 'user', userId, sessionId: sid, orgId, jti };
+      }
       if (use !== 'agent' || typeof sub !== 'string' || !sub.startsWith('agent:')) return invalid(orgId);
       const agentId = sub.slice('agent:'.length);
       if (!UUID.test(agentId) || orgId === null) return invalid(orgId);
       if (typeof gen !== 'number' || !Number.isSafeInteger(gen) || gen < 1 || typeof jti !== 'string') return invalid(orgId);
-      return { orgId, agentId, generation: gen, jti };
+      return { kind: 'agent', orgId, agentId, generation: gen, jti };
     },
 
     async jwks() {

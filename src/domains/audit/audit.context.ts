@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TenantTx, WithTenantTx } from '../../db/tenant.js';
+import type { AuditEventDetail } from './audit.events.js';
 import type { AuditEventInput } from './audit.log.js';
 
 /** What services learn while a request runs, for its audit event. */
@@ -12,6 +13,8 @@ export interface AuditDetail {
   sinkId?: string;
   /** The id of another resource a request created (agent, policy, member, team, role, approval, review). */
   createdId?: string;
+  /** Identity events: how the person proved who they are, sessions ended, failures counted. */
+  event?: AuditEventDetail;
   /** The authorization decision that gated the request (A1, P4): allowed or not, and by what. */
   authz?: { allow: boolean; action: string; by: string[] };
 }

@@ -64,6 +64,42 @@ export const auditActions = {
   'approval.describe': 'operational',
   'approval.approve': 'security',
   'approval.deny': 'security',
+  // Identity (I1–I5): events with no org go to the installation chain.
+  'auth.signin': 'security',
+  'auth.email_code.send': 'security',
+  'auth.mfa.verify': 'security',
+  'auth.lockout': 'security',
+  'auth.refresh': 'operational',
+  'auth.refresh.reuse': 'security',
+  'auth.signout': 'security',
+  'auth.signout.everywhere': 'security',
+  'auth.switch': 'security',
+  'auth.step_up': 'security',
+  'auth.oidc.start': 'security',
+  'auth.oidc.callback': 'security',
+  'me.describe': 'operational',
+  'me.orgs': 'operational',
+  'me.delete': 'security',
+  'mfa.totp.enrol': 'security',
+  'mfa.totp.confirm': 'security',
+  'mfa.totp.remove': 'security',
+  'mfa.recovery_codes.regenerate': 'security',
+  'password.set': 'security',
+  'session.list': 'operational',
+  'session.revoke': 'security',
+  'member.sessions.revoke': 'security',
+  'token.create': 'security',
+  'token.list': 'operational',
+  'token.revoke': 'security',
+  'org.create': 'security',
+  'org.describe': 'operational',
+  'org.update': 'security',
+  'org.leave': 'security',
+  'org.transfer': 'security',
+  'invitation.create': 'security',
+  'invitation.list': 'operational',
+  'invitation.revoke': 'security',
+  'invitation.accept': 'security',
 } as const satisfies Record<string, AuditClass>;
 
 export type AuditClass = 'security' | 'operational';
@@ -83,6 +119,7 @@ export interface AuditResource {
 
 /** Who acted. `system` is the server's own background work (`id` names which: `reminders`). */
 export interface AuditActor {
+  /** `user`: a member id in an org's events; a user id (the person) in identity events. */
   type: 'root_token' | 'user' | 'agent' | 'anonymous' | 'system';
   id: string;
 }
@@ -91,6 +128,12 @@ export interface AuditActor {
 export interface AuditEventDetail {
   /** `access.review.remind`: the campaign's items still unreviewed. */
   unreviewed?: number;
+  /** Identity events: how the person proved who they are (`password`, `email_code`, `oidc:<provider>`, `totp`, `recovery_code`). */
+  method?: string;
+  /** Sessions a revocation ended. */
+  sessions?: number;
+  /** `auth.lockout`: failed attempts from the source in the window. */
+  failures?: number;
 }
 
 /**
@@ -122,7 +165,19 @@ export function outcomeOf(status: number): AuditOutcome {
 }
 
 /** Org-level things other than vaults and secrets that events name by id. */
-export type EntityType = 'agent' | 'policy' | 'member' | 'team' | 'role' | 'access_review' | 'approval' | 'authz';
+export type EntityType =
+  | 'agent'
+  | 'policy'
+  | 'member'
+  | 'team'
+  | 'role'
+  | 'access_review'
+  | 'approval'
+  | 'authz'
+  | 'user'
+  | 'session'
+  | 'invitation'
+  | 'token';
 
 /** Resource refs, spelled one way everywhere. */
 export const resourceRef = {

@@ -9,6 +9,7 @@ import {
   outcomeOf,
   resourceRef,
   type AuditAction,
+  type AuditActor,
   type AuditEventBody,
   type AuditResource,
   type EntityType,
@@ -22,6 +23,11 @@ export interface AuditRouteConfig {
   /** The action, or how to tell it from the request when one route does two things. */
   action: AuditAction | ((request: FastifyRequest) => AuditAction);
   resource: (request: FastifyRequest) => AuditResource;
+  /**
+   * A route anyone may call (sign-in): its events keep their action even without a principal,
+   * naming the actor the route learnt (`auditActor`), or anonymous.
+   */
+  public?: boolean;
 }
 
 declare module 'fastify' {
@@ -32,8 +38,15 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Details a handler learns while it runs (the vault it created, the version it read). */
     auditDetail: AuditDetail;
-    /** The org named by a bearer token that failed authentication, to record the failure in. */
+    /**
+     * The org to record the request in when it has no principal: the org a bearer token that
+     * failed authentication names, or (identity routes) the session's org or the installation.
+     */
     authFailureOrgId: string | null;
+    /** Who acted, when not a principal: a person on an identity route (sign-in, session, MFA). */
+    auditActor: AuditActor | null;
+    /** An address the request concerns (sign-in), kept beside the chain as personal data (A2). */
+    auditEmail: string | null;
   }
 }
 
@@ -113,6 +126,8 @@ function bounded(value: string | string[] | undefined): string | null {
 export function registerAuditHook(app: FastifyInstance, auditLog: AuditLog): void {
   app.decorateRequest('auditDetail', null as unknown as FastifyRequest['auditDetail']);
   app.decorateRequest('authFailureOrgId', null);
+  app.decorateRequest('auditActor', null);
+  app.decorateRequest('auditEmail', null);
 
   // Callback style, so the handler and later hooks run inside the scope.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -152,12 +167,13 @@ export function registerAuditHook(app: FastifyInstance, auditLog: AuditLog): voi
 function buildEvent(request: FastifyRequest, status: number | null): AuditEventInput {
   const config = request.routeOptions.config.audit as AuditRouteConfig;
   const principal = request.principal;
-  const action: AuditAction = !principal ? 'auth.failure' : typeof config.action === 'function' ? config.action(request) : config.action;
-  const personal = { ip: bounded(request.ip), user_agent: bounded(request.headers['user-agent']), email: null };
+  const known = principal !== null || request.auditActor !== null || config.public === true;
+  const action: AuditAction = !known ? 'auth.failure' : typeof config.action === 'function' ? config.action(request) : config.action;
+  const personal = { ip: bounded(request.ip), user_agent: bounded(request.headers['user-agent']), email: bounded(request.auditEmail ?? undefined) };
   const salt = randomBytes(32);
   const body: AuditEventBody = {
     action,
-    actor: principal ? { type: principal.kind, id: principal.id } : { type: 'anonymous', id: '-' },
+    actor: principal ? { type: principal.kind, id: principal.id } : (request.auditActor ?? { type: 'anonymous', id: '-' }),
     resource: config.resource(request),
     outcome: status === null ? 'success' : outcomeOf(status),
     status,
@@ -166,6 +182,7 @@ function buildEvent(request: FastifyRequest, status: number | null): AuditEventI
     pd: personalCommitment(salt, personal),
     class: auditActions[action],
     ...(request.auditDetail.authz ? { authz: request.auditDetail.authz } : {}),
+    ...(request.auditDetail.event ? { detail: request.auditDetail.event } : {}),
   };
   return { body, personal: { ...personal, salt: salt.toString('hex') } };
 }

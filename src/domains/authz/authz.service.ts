@@ -16,8 +16,10 @@ export interface Caller extends Principal {
   readonly ip: string | null;
   /** `X-Audit-Reason`, if the caller gave one. */
   readonly reason: string | null;
-  /** Passed MFA within the step-up window (sign-in arrives with the identity issue). */
+  /** Passed a second factor within the step-up window (I3). */
   readonly mfa: boolean;
+  /** The signed-in session behind a person's request (absent for tokens: root, personal, agent). */
+  readonly session?: { readonly sessionId: string; readonly userId: string };
 }
 
 /** Authorization of requests against the org's current policies and roles (P1–P4). */

@@ -4,16 +4,19 @@ import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypt
  * Bearer tokens Strongroom issues: `sr_<kind>_<base64url(org id ‖ token id ‖ 32 random bytes)>`.
  * Kinds: `root` (an org's bootstrap owner token), `user` (a member's personal token), `agent`
  * (an agent's API key, whose "token id" is the agent id; it is only ever exchanged for a
- * short-lived access token, never accepted as a bearer token itself).
+ * short-lived access token, never accepted as a bearer token itself), `refresh` (a session's
+ * refresh token: the first id is the session's) and `mfa` (the short-lived token between a first
+ * and a second sign-in factor: the first id is the session's). Refresh and MFA tokens are never
+ * bearer tokens either.
  *
  * The org id travels inside the token so the server finds the token's row in a tenant
  * transaction under row-level security — no lookup table across tenants, no privileged path.
  * The distinctive `sr_` prefix lets secret scanners spot a leaked token. Only SHA-256 of the
  * random part is stored: 256 bits of entropy need no slow hash (as GitHub does for its tokens).
  */
-export type TokenKind = 'root' | 'user' | 'agent';
+export type TokenKind = 'root' | 'user' | 'agent' | 'refresh' | 'mfa';
 
-const TOKEN = /^sr_(root|user|agent)_([A-Za-z0-9_-]{86})$/;
+const TOKEN = /^sr_(root|user|agent|refresh|mfa)_([A-Za-z0-9_-]{86})$/;
 const BODY_BYTES = 16 + 16 + 32;
 
 /** A token's parts, as read from the Authorization header. */

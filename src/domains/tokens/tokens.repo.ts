@@ -1,10 +1,9 @@
 import type { TenantTx } from '../../db/tenant.js';
-import type { TokenKind } from './tokens.fns.js';
 
 /** A token as stored: its hash, never the token; with what authentication needs besides. */
 export interface TokenRow {
   token_id: string;
-  kind: Exclude<TokenKind, 'agent'>;
+  kind: 'root' | 'user';
   role: 'owner' | null;
   member_id: string | null;
   /** The member's role and status, for a member's personal token. */
@@ -22,7 +21,7 @@ export async function insertToken(
   tx: TenantTx,
   token: {
     tokenId: string;
-    kind: Exclude<TokenKind, 'agent'>;
+    kind: 'root' | 'user';
     role: 'owner' | null;
     memberId?: string | null;
     secretHash: Uint8Array;

@@ -1,5 +1,6 @@
 import type { WithTenantTx } from '../../db/tenant.js';
 import type { Principal } from '../../policy/types.js';
+import type { SessionAuth, SessionService } from '../../identity/sessions.js';
 import type { AgentTokens } from '../agents/agent-tokens.js';
 import { findAgentState } from '../agents/agents.repo.js';
 import { DUMMY_SECRET_HASH, parseToken, tokenSecretMatches } from './tokens.fns.js';
@@ -9,6 +10,7 @@ import { findToken } from './tokens.repo.js';
 export interface TokenServiceDeps {
   withTenantTx: WithTenantTx;
   agentTokens: Pick<AgentTokens, 'verify'>;
+  sessions: Pick<SessionService, 'authenticate'>;
   now?: () => Date;
 }
 
@@ -16,6 +18,8 @@ export interface TokenServiceDeps {
 export interface Authenticated {
   principal: Principal;
   epoch: number;
+  /** The session behind a person's access token. */
+  session?: SessionAuth;
 }
 
 /** Why authentication failed: with the org to record it in, when the token provably names one. */
@@ -46,6 +50,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     if (!parsed) return undefined;
     // An agent's API key is exchanged for a token at /v1/auth/agent-token, never used itself.
     if (parsed.kind === 'agent') return fail(parsed.orgId);
+    // Refresh and MFA tokens are exchanged at /v1/auth/*, never sent as bearer tokens.
+    if (parsed.kind === 'refresh' || parsed.kind === 'mfa') return fail(null);
     const row = await deps.withTenantTx(parsed.orgId, (tx) => findToken(tx, parsed.tokenId));
     // Compare against a dummy hash when there is no row, so unknown and known tokens take
     // the same time to refuse.
@@ -62,6 +68,16 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
   async function agent(bearer: string): Promise<Authenticated | AuthenticationFailure> {
     const claims = await deps.agentTokens.verify(bearer);
     if ('invalid' in claims) return fail(claims.orgId);
+    if (claims.kind === 'user') {
+      // A person's token reaches org routes only from a session in that org, as its member.
+      const session = claims.orgId === null ? undefined : await deps.sessions.authenticate(claims);
+      if (!session?.member || claims.orgId === null) return fail(claims.orgId);
+      return {
+        principal: { orgId: claims.orgId, kind: 'user', id: session.member.memberId, role: session.member.role },
+        epoch: session.epoch,
+        session,
+      };
+    }
     const state = await deps.withTenantTx(claims.orgId, (tx) => findAgentState(tx, claims.agentId));
     if (!state || state.status !== 'active' || state.generation !== claims.generation) return fail(claims.orgId);
     return { principal: { orgId: claims.orgId, kind: 'agent', id: claims.agentId, role: null }, epoch: Number(state.authz_epoch) };

@@ -1,0 +1,536 @@
+import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import type { Queryable } from '../db/driver.js';
+import type { WithInstallationTx, WithTenantTx } from '../db/tenant.js';
+import { resourceRef, type AuditActor, type AuditEventBody } from '../domains/audit/audit.events.js';
+import { personalCommitment } from '../domains/audit/audit.format.js';
+import type { AuditLog } from '../domains/audit/audit.log.js';
+import { noteAuditDetail } from '../domains/audit/audit.context.js';
+import { AppError } from '../errors.js';
+import type { KeyProvider } from '../kms/provider.js';
+import type { Logger } from '../log.js';
+import type { Mailer } from '../mail/mailer.js';
+import { lockoutWarningMail, signInCodeMail } from '../mail/templates.js';
+import { accountKey, type AuthGuard } from './guard.js';
+import * as repo from './identity.repo.js';
+import { OidcError, type OidcClient } from './oidc.js';
+import { checkPasswordRules, hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js';
+import type { IssuedSession, SessionService } from './sessions.js';
+import {
+  base32Encode,
+  generateRecoveryCodes,
+  generateTotpSecret,
+  hashRecoveryCode,
+  normaliseRecoveryCode,
+  otpauthUri,
+  recoveryCodeMatches,
+  verifyTotp,
+} from './totp.js';
+
+/** The reserved org whose audit chain holds identity events that belong to no org. */
+export const INSTALLATION_ORG_ID = '00000000-0000-0000-0000-000000000000';
+
+/** Identity settings (config STRONGROOM_*). */
+export interface IdentityOptions {
+  /** Where people reach the server (links in e-mails, OIDC redirect URIs). */
+  publicUrl: string;
+  emailCodeTtlSeconds: number;
+  /** Guesses one e-mail code allows before it is spent. */
+  emailCodeMaxAttempts: number;
+  /** Codes one address may be sent per guard window. */
+  emailCodesPerWindow: number;
+  /** Signed-in people may create orgs. */
+  allowOrgCreation: boolean;
+  /** The issuer name authenticator apps show. */
+  totpIssuer: string;
+}
+
+export const IDENTITY_DEFAULTS: Omit<IdentityOptions, 'publicUrl'> = {
+  emailCodeTtlSeconds: 600,
+  emailCodeMaxAttempts: 5,
+  emailCodesPerWindow: 5,
+  allowOrgCreation: true,
+  totpIssuer: 'Strongroom',
+};
+
+/** Facts of the request a sign-in step runs in. */
+export interface RequestFacts {
+  requestId: string;
+  ip: string;
+  userAgent: string | null;
+  /** Where this request's audit event goes, and who it names: set by the service as it learns. */
+  audit: { orgId: string; actor: AuditActor | null; email: string | null };
+}
+
+/** The outcome of a first factor: a session, or a token to complete with the second factor. */
+export type SignInResult = { session: IssuedSession } | { mfaToken: string; sessionId: string };
+
+export interface IdentityDeps {
+  withInstallationTx: WithInstallationTx;
+  withTenantTx: WithTenantTx;
+  keyProvider: KeyProvider;
+  sessions: SessionService;
+  guard: AuthGuard;
+  mailer: Mailer;
+  auditLog: AuditLog;
+  logger: Logger;
+  oidc: ReadonlyMap<string, { client: OidcClient; name: string }>;
+  options: IdentityOptions;
+  now?: () => Date;
+}
+
+const EMAIL = /^[^\s@,;:<>()"[\]\\]{1,64}@[^\s@,;:<>()"[\]\\]{1,253}$/;
+
+/** An address as compared and stored: trimmed, lower case; undefined when it is not one. */
+export function normaliseEmail(input: string): string | undefined {
+  const email = input.trim().toLowerCase();
+  return email.length <= 254 && EMAIL.test(email) && !/[\u0000-\u001f\u007f]/.test(email) ? email : undefined;
+}
+
+function sha256(...parts: (string | Uint8Array)[]): Buffer {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+function totpAad(userId: string): Buffer {
+  return Buffer.from(`strongroom:totp-secret:v1:${userId}`);
+}
+
+function signInFailed(): AppError {
+  return new AppError('SIGN_IN_FAILED', 'The address, password or code is not right, or it expired.');
+}
+
+/**
+ * Sign-in and everything a person does about themselves (I1–I4): e-mail codes, passwords, OIDC,
+ * second factors and step-up, sessions. Orgs and invitations are in domains/orgs.
+ */
+export function createIdentityService(deps: IdentityDeps) {
+  const now = deps.now ?? (() => new Date());
+  const { guard, sessions, options } = deps;
+
+  /** Appends an event that is not the request's own (a lockout, a reused refresh token). */
+  async function sideEvent(orgId: string, body: Omit<AuditEventBody, 'pd' | 'class' | 'request_id' | 'reason' | 'status'>, facts: RequestFacts) {
+    const salt = randomBytes(32);
+    const personal = { ip: facts.ip, user_agent: facts.userAgent, email: facts.audit.email };
+    await deps.auditLog.append(orgId, [
+      {
+        body: { ...body, status: null, reason: null, request_id: facts.requestId, pd: personalCommitment(salt, personal), class: 'security' },
+        personal: { ...personal, salt: salt.toString('hex') },
+      },
+    ]);
+  }
+
+  /** A failed attempt from `facts.ip` on `account`; on the lockout threshold, the owner hears of it. */
+  async function failed(account: string, user: repo.UserRow | undefined, facts: RequestFacts): Promise<never> {
+    const outcome = await guard.fail(facts.ip, account);
+    if (outcome.lockedNow) {
+      await sideEvent(
+        INSTALLATION_ORG_ID,
+        {
+          action: 'auth.lockout',
+          actor: { type: 'anonymous', id: '-' },
+          resource: user ? resourceRef.entity('user', user.user_id) : { type: 'user', ref: 'user:(unknown)' },
+          outcome: 'failure',
+          detail: { failures: outcome.failures },
+        },
+        facts,
+      );
+      if (user) {
+        const mail = lockoutWarningMail({
+          attempts: outcome.failures,
+          windowMinutes: Math.round(guard.options.windowMs / 60_000),
+          sourceIp: facts.ip,
+          at: now(),
+        });
+        // Not awaited: the attacker's answer must not wait on (or reveal) a mail being sent.
+        deps.mailer.send({ to: user.email, ...mail }).catch((err: unknown) => deps.logger.warn({ err }, 'the lockout warning could not be sent'));
+      }
+    }
+    throw signInFailed();
+  }
+
+  /** The org a new session opens in: the one asked for if the user is an active member, else their first. */
+  async function chooseOrg(userId: string, wanted: string | undefined, passwordOnly: boolean): Promise<string | null> {
+    const hints = await deps.withInstallationTx((q) => repo.userOrgHints(q, userId));
+    const ordered = wanted ? [...hints.filter((h) => h.org_id === wanted), ...hints.filter((h) => h.org_id !== wanted)] : hints;
+    for (const hint of ordered) {
+      const m = await deps.withTenantTx(hint.org_id, (tx) => repo.findMembership(tx, userId));
+      if (m && m.status === 'active' && (!passwordOnly || m.password_sign_in)) return hint.org_id;
+    }
+    return null;
+  }
+
+  async function hasTotp(q: Queryable, userId: string): Promise<boolean> {
+    const totp = await repo.findTotp(q, userId);
+    return totp?.confirmed_at != null;
+  }
+
+  /** After a first factor: a session, or (second factor enrolled) a pending one. */
+  async function firstFactorDone(user: repo.UserRow, method: string, wantedOrg: string | undefined, facts: RequestFacts): Promise<SignInResult> {
+    const orgId = await chooseOrg(user.user_id, wantedOrg, method === 'password');
+    facts.audit.actor = { type: 'user', id: user.user_id };
+    facts.audit.orgId = orgId ?? INSTALLATION_ORG_ID;
+    noteAuditDetail({ event: { method } });
+    return deps.withInstallationTx(async (q) => {
+      if (await hasTotp(q, user.user_id)) {
+        const pending = await sessions.openPending(q, { userId: user.user_id, orgId, methods: [method], userAgent: facts.userAgent });
+        return { mfaToken: pending.mfaToken, sessionId: pending.sessionId };
+      }
+      await repo.noteSignIn(q, user.user_id);
+      return { session: await sessions.open(q, { userId: user.user_id, orgId, methods: [method], mfa: false, userAgent: facts.userAgent }) };
+    });
+  }
+
+  /** Checks a TOTP or recovery code of `userId`, using it up; false when it is not right. */
+  async function secondFactor(q: Queryable, userId: string, input: { code?: string; recoveryCode?: string }): Promise<string | undefined> {
+    if (input.code !== undefined) {
+      const totp = await repo.findTotp(q, userId, true);
+      if (!totp?.confirmed_at) return undefined;
+      const secret = await deps.keyProvider.unwrap({ keyId: totp.root_key_id, ciphertext: totp.wrapped_secret }, totpAad(userId));
+      try {
+        const result = verifyTotp(secret, input.code, { now: now(), lastUsedStep: totp.last_step === null ? null : Number(totp.last_step) });
+        if (!result.ok) return undefined;
+        return (await repo.useTotpStep(q, userId, result.step, false)) ? 'totp' : undefined;
+      } finally {
+        secret.fill(0);
+      }
+    }
+    if (input.recoveryCode !== undefined) {
+      const normalised = normaliseRecoveryCode(input.recoveryCode);
+      if (!normalised) return undefined;
+      const stored = await repo.unusedRecoveryCodes(q, userId);
+      // Every stored hash is compared (constant time each), so timing does not say which matched.
+      let match: Uint8Array | undefined;
+      for (const hash of stored) if (recoveryCodeMatches(normalised, hash)) match = hash;
+      return match && (await repo.useRecoveryCode(q, userId, match)) ? 'recovery_code' : undefined;
+    }
+    return undefined;
+  }
+
+  return {
+    /** Sends a sign-in code to `email` (I1). Same answer whether or not an account exists. */
+    async emailStart(rawEmail: string, facts: RequestFacts): Promise<{ expiresIn: number }> {
+      const email = normaliseEmail(rawEmail);
+      if (!email) throw new AppError('VALIDATION_FAILED', 'Give a single e-mail address.');
+      facts.audit.email = email;
+      const sends = await guard.countSend(accountKey('email', email));
+      if (sends <= options.emailCodesPerWindow) {
+        const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
+        const codeId = randomUUID();
+        await deps.withInstallationTx((q) =>
+          repo.insertEmailCode(q, {
+            codeId,
+            emailHash: sha256('email:', email),
+            codeHash: sha256(codeId, ':', code),
+            expiresAt: new Date(now().getTime() + options.emailCodeTtlSeconds * 1000),
+          }),
+        );
+        const mail = signInCodeMail({ code, minutesValid: Math.round(options.emailCodeTtlSeconds / 60), product: 'Strongroom' });
+        // Not awaited: answering after the SMTP exchange would time how far delivery got.
+        deps.mailer.send({ to: email, ...mail }).catch((err: unknown) => deps.logger.warn({ err }, 'a sign-in code could not be sent'));
+      }
+      return { expiresIn: options.emailCodeTtlSeconds };
+    },
+
+    /** Signs in with an e-mail code; makes the person's account on first sign-in (the address is proven). */
+    async emailVerify(rawEmail: string, code: string, org: string | undefined, facts: RequestFacts): Promise<SignInResult> {
+      const email = normaliseEmail(rawEmail);
+      if (!email) throw new AppError('VALIDATION_FAILED', 'Give a single e-mail address.');
+      facts.audit.email = email;
+      const account = accountKey('email', email);
+      await guard.admit(facts.ip, account);
+      const ok = await deps.withInstallationTx(async (q) => {
+        const live = await repo.liveEmailCode(q, sha256('email:', email));
+        const presented = sha256(live?.code_id ?? 'none', ':', code);
+        const matches = live !== undefined && live.expires_at.getTime() > now().getTime() && presented.equals(Buffer.from(live.code_hash));
+        if (live) await repo.settleEmailCode(q, live.code_id, matches ? 'used' : 'failed', options.emailCodeMaxAttempts);
+        return matches;
+      });
+      const existing = await deps.withInstallationTx((q) => repo.findUserByEmail(q, email));
+      if (!ok) return failed(account, existing, facts);
+      await guard.succeed(facts.ip, account);
+      const user = existing ?? (await deps.withInstallationTx((q) => repo.upsertUserByEmail(q, randomUUID(), email, '')));
+      if (user.status !== 'active') throw signInFailed();
+      return firstFactorDone(user, 'email_code', org, facts);
+    },
+
+    /** Signs in with a password (orgs opt in). Unknown accounts cost the same time as known ones. */
+    async passwordSignIn(rawEmail: string, password: string, org: string | undefined, facts: RequestFacts): Promise<SignInResult> {
+      const email = normaliseEmail(rawEmail) ?? rawEmail.trim().toLowerCase().slice(0, 254);
+      facts.audit.email = email;
+      const account = accountKey('email', email);
+      await guard.admit(facts.ip, account);
+      const user = await deps.withInstallationTx((q) => repo.findUserByEmail(q, email));
+      if (!user?.password_hash) {
+        await verifyAgainstDummy(password);
+        return failed(account, user, facts);
+      }
+      const verdict = await verifyPassword(password, user.password_hash);
+      if (!verdict.ok || user.status !== 'active') return failed(account, user, facts);
+      await guard.succeed(facts.ip, account);
+      if (verdict.needsRehash) {
+        // An imported (bcrypt) or older hash becomes argon2id on first use.
+        const rehashed = await hashPassword(password);
+        await deps.withInstallationTx((q) => repo.setPasswordHash(q, user.user_id, rehashed));
+      }
+      return firstFactorDone(user, 'password', org, facts);
+    },
+
+    /** Completes a pending sign-in with a TOTP or recovery code. */
+    async completeMfa(mfaToken: string, input: { code?: string; recoveryCode?: string }, facts: RequestFacts): Promise<IssuedSession> {
+      const pending = await deps.withInstallationTx((q) => sessions.pendingOf(q, mfaToken));
+      if (!pending) throw signInFailed();
+      facts.audit.actor = { type: 'user', id: pending.user_id };
+      facts.audit.orgId = pending.org_id ?? INSTALLATION_ORG_ID;
+      const account = accountKey('user', pending.user_id);
+      await guard.admit(facts.ip, account);
+      const result = await deps.withInstallationTx(async (q) => {
+        const method = await secondFactor(q, pending.user_id, input);
+        if (!method) return undefined;
+        await repo.noteSignIn(q, pending.user_id);
+        return { method, session: await sessions.completePending(q, pending, method) };
+      });
+      if (!result) {
+        const user = await deps.withInstallationTx((q) => repo.findUser(q, pending.user_id));
+        return failed(account, user, facts);
+      }
+      noteAuditDetail({ event: { method: result.method } });
+      await guard.succeed(facts.ip, account);
+      return result.session;
+    },
+
+    /** A recent second factor for a signed-in session (step-up, I3). */
+    async stepUp(sessionId: string, userId: string, input: { code?: string; recoveryCode?: string }, facts: RequestFacts): Promise<void> {
+      const account = accountKey('user', userId);
+      await guard.admit(facts.ip, account);
+      const method = await deps.withInstallationTx(async (q) => {
+        const m = await secondFactor(q, userId, input);
+        if (m) await sessions.noteMfa(q, sessionId, m);
+        return m;
+      });
+      if (!method) {
+        const user = await deps.withInstallationTx((q) => repo.findUser(q, userId));
+        return failed(account, user, facts);
+      }
+      noteAuditDetail({ event: { method } });
+      await guard.succeed(facts.ip, account);
+    },
+
+    /** Rotates a refresh token; a reused one ends its session (and is recorded). */
+    async refresh(refreshToken: string, facts: RequestFacts): Promise<IssuedSession> {
+      const result = await deps.withInstallationTx((q) => sessions.refresh(q, refreshToken));
+      if ('failed' in result) {
+        if (result.userId) facts.audit.actor = { type: 'user', id: result.userId };
+        if (result.failed === 'reused' && result.sessionId && result.userId) {
+          await sideEvent(
+            INSTALLATION_ORG_ID,
+            {
+              action: 'auth.refresh.reuse',
+              actor: { type: 'user', id: result.userId },
+              resource: resourceRef.entity('session', result.sessionId),
+              outcome: 'failure',
+              detail: { sessions: 1 },
+            },
+            facts,
+          );
+        }
+        throw new AppError('UNAUTHENTICATED', 'The refresh token is not valid: sign in again.');
+      }
+      const session = await deps.withInstallationTx((q) => repo.findSession(q, result.sessionId));
+      facts.audit.actor = session ? { type: 'user', id: session.user_id } : null;
+      facts.audit.orgId = result.orgId ?? INSTALLATION_ORG_ID;
+      return result;
+    },
+
+    oidcProviders(): { id: string; name: string }[] {
+      return [...deps.oidc.entries()].map(([id, p]) => ({ id, name: p.name }));
+    },
+
+    /** Starts an OIDC sign-in: the provider's URL, and the binding to set as a cookie. */
+    async oidcStart(providerId: string, returnTo: string): Promise<{ url: string; binding: string }> {
+      const provider = deps.oidc.get(providerId);
+      if (!provider) throw new AppError('NOT_FOUND');
+      const { url, flow } = await provider.client.start().catch((err: unknown) => {
+        throw new AppError('UNAVAILABLE', 'The sign-in provider cannot be reached.', { cause: err });
+      });
+      const binding = randomBytes(32).toString('base64url');
+      await deps.withInstallationTx((q) =>
+        repo.insertOidcFlow(q, {
+          stateHash: sha256(flow.state),
+          bindingHash: sha256(binding),
+          provider: providerId,
+          nonce: flow.nonce,
+          codeVerifier: flow.codeVerifier,
+          returnTo,
+          expiresAt: new Date(now().getTime() + 10 * 60_000),
+        }),
+      );
+      return { url, binding };
+    },
+
+    /** Finishes an OIDC sign-in from the provider's redirect. */
+    async oidcFinish(
+      providerId: string,
+      callbackUrl: URL,
+      binding: string | undefined,
+      facts: RequestFacts,
+    ): Promise<{ result: SignInResult; returnTo: string }> {
+      const provider = deps.oidc.get(providerId);
+      if (!provider) throw new AppError('NOT_FOUND');
+      const account = `oidc:${facts.ip}`;
+      await guard.admit(facts.ip, account);
+      const state = callbackUrl.searchParams.get('state') ?? '';
+      const flow = await deps.withInstallationTx((q) => repo.takeOidcFlow(q, sha256(state)));
+      const bound = flow !== undefined && binding !== undefined && sha256(binding).equals(Buffer.from(flow.binding_hash));
+      if (!flow || !bound || flow.provider !== providerId || flow.expires_at.getTime() <= now().getTime()) {
+        return failed(account, undefined, facts);
+      }
+      let identity;
+      try {
+        identity = await provider.client.finish(callbackUrl, { state, nonce: flow.nonce, codeVerifier: flow.code_verifier });
+      } catch (err) {
+        if (err instanceof OidcError) {
+          deps.logger.info({ reason: err.reason, provider: providerId }, 'an OIDC sign-in was refused');
+          return failed(account, undefined, facts);
+        }
+        throw err;
+      }
+      facts.audit.email = identity.email;
+      const user = await deps.withInstallationTx(async (q) => {
+        const linked = await repo.findIdentity(q, identity.issuer, identity.subject);
+        if (linked) return repo.findUser(q, linked.user_id);
+        // A new subject is linked to the account of its address only when the provider verified it.
+        const email = identity.email ? normaliseEmail(identity.email) : undefined;
+        if (!email || !identity.emailVerified) return undefined;
+        const u = await repo.upsertUserByEmail(q, randomUUID(), email, identity.name ?? '');
+        await repo.linkIdentity(q, { issuer: identity.issuer, subject: identity.subject, userId: u.user_id, provider: providerId });
+        return u;
+      });
+      if (!user || user.status !== 'active') return failed(account, undefined, facts);
+      return { result: await firstFactorDone(user, `oidc:${providerId}`, undefined, facts), returnTo: flow.return_to };
+    },
+
+    // --- the signed-in person ---------------------------------------------------------------
+
+    async me(userId: string) {
+      const user = await deps.withInstallationTx(async (q) => ({ user: await repo.findUser(q, userId), totp: await hasTotp(q, userId) }));
+      if (!user.user) throw new AppError('UNAUTHENTICATED');
+      return { user: user.user, totp: user.totp };
+    },
+
+    /** The orgs the person is an active member of. */
+    async myOrgs(userId: string) {
+      const hints = await deps.withInstallationTx((q) => repo.userOrgHints(q, userId));
+      const orgs: { orgId: string; name: string; memberId: string; role: string; requireMfa: boolean }[] = [];
+      for (const h of hints) {
+        const m = await deps.withTenantTx(h.org_id, (tx) => repo.findMembership(tx, userId));
+        if (m?.status === 'active') orgs.push({ orgId: h.org_id, name: m.org_name, memberId: m.member_id, role: m.role, requireMfa: m.require_mfa });
+      }
+      return orgs;
+    },
+
+    /** Moves the session to another org the person is an active member of (or out of any). */
+    async switchOrg(sessionId: string, userId: string, orgId: string | null): Promise<IssuedSession> {
+      if (orgId !== null) {
+        const m = await deps.withTenantTx(orgId, (tx) => repo.findMembership(tx, userId));
+        if (!m || m.status !== 'active') throw new AppError('NOT_FOUND');
+        const session = await deps.withInstallationTx((q) => repo.findSession(q, sessionId));
+        if (m.password_sign_in === false && session?.methods.length === 1 && session.methods[0] === 'password') {
+          throw new AppError('STEP_UP_REQUIRED', 'This org does not accept password sign-in: sign in with e-mail or your identity provider.');
+        }
+      }
+      return deps.withInstallationTx((q) => sessions.switchOrg(q, sessionId, orgId));
+    },
+
+    async listSessions(userId: string) {
+      return deps.withInstallationTx((q) => repo.listSessions(q, userId));
+    },
+
+    /** Ends one of the person's own sessions. */
+    async revokeSession(userId: string, sessionId: string): Promise<void> {
+      const ended = await deps.withInstallationTx(async (q) => {
+        const s = await repo.findSession(q, sessionId);
+        if (!s || s.user_id !== userId) return [];
+        return sessions.revoke(q, { sessionId }, 'signed_out');
+      });
+      if (ended.length === 0) throw new AppError('NOT_FOUND');
+      noteAuditDetail({ event: { sessions: ended.length } });
+    },
+
+    async signOut(sessionId: string): Promise<void> {
+      await deps.withInstallationTx((q) => sessions.revoke(q, { sessionId }, 'signed_out'));
+      noteAuditDetail({ event: { sessions: 1 } });
+    },
+
+    /** Ends every session of the person, this one included (I4: on every node, at once). */
+    async signOutEverywhere(userId: string): Promise<number> {
+      const ended = await deps.withInstallationTx((q) => sessions.revoke(q, { userId }, 'signed_out_everywhere'));
+      noteAuditDetail({ event: { sessions: ended.length } });
+      return ended.length;
+    },
+
+    /** Starts TOTP enrolment: the secret to put in an authenticator app (shown once). */
+    async totpEnrol(userId: string): Promise<{ secret: string; uri: string }> {
+      const user = await deps.withInstallationTx((q) => repo.findUser(q, userId));
+      if (!user) throw new AppError('UNAUTHENTICATED');
+      const secret = generateTotpSecret();
+      try {
+        const wrapped = await deps.keyProvider.wrap(secret, totpAad(userId));
+        const stored = await deps.withInstallationTx((q) => repo.putPendingTotp(q, userId, wrapped.keyId, wrapped.ciphertext));
+        if (!stored) throw new AppError('INVALID_STATE', 'An authenticator is enrolled already: remove it first.');
+        const text = base32Encode(secret);
+        return { secret: text, uri: otpauthUri({ secret, accountName: user.email.replace(/:/g, ''), issuer: options.totpIssuer }) };
+      } finally {
+        secret.fill(0);
+      }
+    },
+
+    /** Confirms enrolment with a first code; returns the recovery codes (shown once). */
+    async totpConfirm(userId: string, sessionId: string, code: string): Promise<string[]> {
+      const codes = await deps.withInstallationTx(async (q) => {
+        const totp = await repo.findTotp(q, userId, true);
+        if (!totp || totp.confirmed_at !== null) return undefined;
+        const secret = await deps.keyProvider.unwrap({ keyId: totp.root_key_id, ciphertext: totp.wrapped_secret }, totpAad(userId));
+        try {
+          const result = verifyTotp(secret, code, { now: now(), lastUsedStep: null });
+          if (!result.ok || !(await repo.useTotpStep(q, userId, result.step, true))) return null;
+        } finally {
+          secret.fill(0);
+        }
+        const recovery = generateRecoveryCodes();
+        await repo.replaceRecoveryCodes(q, userId, recovery.map((c) => hashRecoveryCode(normaliseRecoveryCode(c) as string)));
+        await sessions.noteMfa(q, sessionId, 'totp');
+        return recovery;
+      });
+      if (codes === undefined) throw new AppError('INVALID_STATE', 'Start an enrolment first (POST /v1/me/mfa/totp).');
+      if (codes === null) throw new AppError('VALIDATION_FAILED', 'That code is not right: check the time on your device.');
+      return codes;
+    },
+
+    async totpRemove(userId: string): Promise<void> {
+      await deps.withInstallationTx((q) => repo.deleteTotp(q, userId));
+    },
+
+    async regenerateRecoveryCodes(userId: string): Promise<string[]> {
+      return deps.withInstallationTx(async (q) => {
+        if (!(await hasTotp(q, userId))) throw new AppError('INVALID_STATE', 'Enrol an authenticator first.');
+        const recovery = generateRecoveryCodes();
+        await repo.replaceRecoveryCodes(q, userId, recovery.map((c) => hashRecoveryCode(normaliseRecoveryCode(c) as string)));
+        return recovery;
+      });
+    },
+
+    /** Sets (or replaces) the person's password; the list of common passwords is refused. */
+    async setPassword(userId: string, password: string): Promise<void> {
+      const rules = checkPasswordRules(password);
+      if (!rules.ok) {
+        const why = { too_short: 'at least 8 characters', too_long: 'at most 128 characters', common: 'not a common or breached password' };
+        throw new AppError('VALIDATION_FAILED', `A password must be ${why[rules.reason]}.`);
+      }
+      const hash = await hashPassword(password);
+      await deps.withInstallationTx((q) => repo.setPasswordHash(q, userId, hash));
+    },
+  };
+}
+
+export type IdentityService = ReturnType<typeof createIdentityService>;
