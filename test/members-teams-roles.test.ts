@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { BUILT_IN_ROLES } from '../src/policy/roles.js';
 import { parseToken } from '../src/domains/tokens/tokens.fns.js';
-import { createTestApp, createVault, putSecret, type TestApp, type TestOrg } from './support/app.js';
+import { createTestApp, createVault, putSecret, signInAsMember, type TestApp, type TestOrg } from './support/app.js';
 
 // SPEC I5 (members of an org) and P2 (roles, teams, separation of duties), P6 (deactivation
 // revokes at once). Every request reads the org's authz epoch, so a change applies to the very
@@ -49,7 +49,9 @@ async function addMember(role: string, opts: { as?: string; displayName?: string
   });
   if (res.statusCode !== 201) throw new Error(`adding a ${role} answered ${res.statusCode}: ${res.body}`);
   const body = res.json() as { member: { id: string }; token: string };
-  return { id: body.member.id, token: body.token, email };
+  // The person signs in (a session with a recent second factor, so role changes pass step-up).
+  const session = await signInAsMember(t, org.orgId, body.member.id, email);
+  return { id: body.member.id, token: session.token, email };
 }
 
 async function createTeam(name = unique('team')): Promise<string> {

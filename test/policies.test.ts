@@ -4,9 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { createTenantTx } from '../src/db/tenant.js';
 import { bumpAuthzEpoch } from '../src/domains/authz/authz.repo.js';
-import { generateToken } from '../src/domains/tokens/tokens.fns.js';
-import { insertToken } from '../src/domains/tokens/tokens.repo.js';
-import { createTestApp, createVault, putSecret, type TestApp, type TestOrg } from './support/app.js';
+import { createTestApp, createVault, putSecret, signInAsMember, type TestApp, type TestOrg } from './support/app.js';
 
 // SPEC P3 (vault policies), P4 (explain), P6 (a policy change revokes the agent's tokens) and
 // P2 (separation of duties), through the API.
@@ -107,10 +105,9 @@ function assertProblem(res: LightMyRequestResponse, status: number, code: string
   assert.equal(res.json().code, code, `${what}: ${res.body}`);
 }
 
-/** A member of the org with a personal token, made in the database as the identity issue will. */
+/** A member of the org, signed in (a session whose second factor was just checked, so policy changes pass step-up). */
 async function createMember(o: TestOrg, role: string, teams: string[] = []): Promise<{ memberId: string; token: string }> {
   const memberId = randomUUID();
-  const issued = generateToken('user', o.orgId);
   await createTenantTx(t.database.db)(o.orgId, async (tx) => {
     await tx.query('INSERT INTO members (org_id, member_id, email, role, created_by) VALUES ($1, $2, $3, $4, $5)', [
       o.orgId,
@@ -122,11 +119,11 @@ async function createMember(o: TestOrg, role: string, teams: string[] = []): Pro
     for (const team of teams) {
       await tx.query('INSERT INTO team_members (org_id, team_id, member_id) VALUES ($1, $2, $3)', [o.orgId, team, memberId]);
     }
-    await insertToken(tx, { tokenId: issued.tokenId, kind: 'user', role: null, memberId, secretHash: issued.secretHash, description: 'test' });
     // What decisions read changed: the snapshot of the org must be reloaded.
     await bumpAuthzEpoch(tx);
   });
-  return { memberId, token: issued.token };
+  const session = await signInAsMember(t, o.orgId, memberId, `${memberId}@example.com`);
+  return { memberId, token: session.token };
 }
 
 async function createTeam(o: TestOrg): Promise<string> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AdminConnection } from '../src/db/driver.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, INSTALLATION_TABLES_WITH_ORG_ID, type TestDatabase } from './support/database.js';
 
 // SPEC §1 "Tenant isolation in the database": every table with an org_id column must have
 // org_id first in its primary key, ENABLE + FORCE row-level security, and a policy on the
@@ -66,10 +66,22 @@ function problemsOf(row: TenantTable): string[] {
 }
 
 test('every table with an org_id column has forced row-level security, a tenant policy and org_id first in its key', async () => {
-  const tables = await t.superuser(tenantTables);
+  const tables = (await t.superuser(tenantTables)).filter((row) => !(row.table in INSTALLATION_TABLES_WITH_ORG_ID));
   assert.ok(tables.length >= 6, `expected the foundation's tenant tables, found ${tables.map((r) => r.table).join(', ')}`);
   const failures = tables.flatMap((row) => problemsOf(row).map((p) => `${row.table}: ${p}`));
   assert.deepEqual(failures, []);
+});
+
+test('the installation tables that name an org hold only the columns listed for them', async () => {
+  for (const [table, allowed] of Object.entries(INSTALLATION_TABLES_WITH_ORG_ID)) {
+    const columns = await t.superuser((c) =>
+      c.query<{ column_name: string }>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1 ORDER BY ordinal_position`,
+        [table],
+      ),
+    );
+    assert.deepEqual(columns.map((c) => c.column_name).sort(), [...allowed].sort(), table);
+  }
 });
 
 test('the coverage check catches a table that forgot row-level security', async () => {

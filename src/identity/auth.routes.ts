@@ -66,6 +66,9 @@ async function step<T>(request: FastifyRequest, fn: (facts: RequestFacts) => Pro
   }
 }
 
+/** Deleting a `__Host-` cookie: browsers ignore a Set-Cookie of that prefix without Secure and Path=/, deletions too. */
+const CLEAR_COOKIE = { path: '/', secure: true, httpOnly: true, sameSite: 'strict' as const };
+
 function cookieOptions(maxAgeSeconds: number, httpOnly = true) {
   return { path: '/', secure: true, httpOnly, sameSite: 'strict' as const, maxAge: maxAgeSeconds };
 }
@@ -76,7 +79,7 @@ function sendSession(reply: FastifyReply, session: IssuedSession, mode: 'token' 
   void reply.setCookie(SESSION_COOKIES.access, session.accessToken, cookieOptions(session.expiresIn));
   void reply.setCookie(SESSION_COOKIES.refresh, session.refreshToken, cookieOptions(maxSessionSeconds));
   void reply.setCookie(SESSION_COOKIES.csrf, session.csrfToken, cookieOptions(maxSessionSeconds, false));
-  void reply.clearCookie(MFA_COOKIE, { path: '/' });
+  void reply.clearCookie(MFA_COOKIE, CLEAR_COOKIE);
   return base;
 }
 
@@ -90,7 +93,7 @@ function sendSignIn(reply: FastifyReply, result: SignInResult, mode: 'token' | '
 }
 
 function clearSessionCookies(reply: FastifyReply): void {
-  for (const name of [SESSION_COOKIES.access, SESSION_COOKIES.refresh, SESSION_COOKIES.csrf, MFA_COOKIE]) void reply.clearCookie(name, { path: '/' });
+  for (const name of [SESSION_COOKIES.access, SESSION_COOKIES.refresh, SESSION_COOKIES.csrf, MFA_COOKIE]) void reply.clearCookie(name, CLEAR_COOKIE);
 }
 
 /** A path on this server to return to after an OIDC sign-in: never another origin. */
@@ -196,7 +199,8 @@ export function registerSignInRoutes(app: FastifyInstance, identity: IdentitySer
       description:
         'A refresh token is good once. Presenting a used one again ends the whole session (its token family): a copy is in someone else\'s hands. Cookie sessions send no body and their CSRF token as X-CSRF-Token.',
       querystring: noQuery,
-      body: z.object({ refresh_token: z.string().max(256).optional() }).strict().optional(),
+      // A cookie refresh has no body at all, which Fastify hands on as null.
+      body: z.object({ refresh_token: z.string().max(256).optional() }).strict().nullish(),
       response: { 200: sessionResponse },
     },
     handler: async (request, reply) => {
@@ -258,7 +262,7 @@ export function registerSignInRoutes(app: FastifyInstance, identity: IdentitySer
     handler: async (request, reply) => {
       const url = new URL(request.url, 'http://callback.invalid');
       const binding = request.cookies[OIDC_COOKIE];
-      void reply.clearCookie(OIDC_COOKIE, { path: '/' });
+      void reply.clearCookie(OIDC_COOKIE, CLEAR_COOKIE);
       const { result, returnTo } = await step(request, (facts) => identity.oidcFinish(request.params.provider, url, binding, facts));
       const body = sendSignIn(reply, result, 'cookie', maxSession);
       const target = 'mfa_required' in body ? `${returnTo}${returnTo.includes('?') ? '&' : '?'}mfa=required` : returnTo;
@@ -291,7 +295,11 @@ export function requireRecentMfa(request: FastifyRequest): void {
 export function registerSessionRoutes(app: FastifyInstance, identity: IdentityService, sessions: SessionService): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const maxSession = sessions.options.maxSessionSeconds;
-  const self = (request: FastifyRequest) => resourceRef.entity('user', sessionCallerOf(request).userId);
+  // Also built for requests refused before the session is known (no token, a CSRF failure): it must not throw.
+  const self = (request: FastifyRequest) => {
+    const userId = request.sessionCaller?.userId ?? request.auditActor?.id;
+    return userId ? resourceRef.entity('user', userId) : { type: 'user' as const, ref: 'user:(unknown)' };
+  };
   const sessionRef = auditResource.entity('session', 'sessionId');
   const modeOf = (request: FastifyRequest) => (sessionCallerOf(request).fromCookie ? 'cookie' : 'token');
 
@@ -399,7 +407,7 @@ export function registerSessionRoutes(app: FastifyInstance, identity: IdentitySe
   });
 
   r.post('/v1/auth/sign-out', {
-    config: { audit: { action: 'auth.signout', resource: (request) => resourceRef.entity('session', sessionCallerOf(request).sessionId) } },
+    config: { audit: { action: 'auth.signout', resource: (request) => (request.sessionCaller ? resourceRef.entity('session', request.sessionCaller.sessionId) : self(request)) } },
     schema: { tags, security, summary: 'End this session', querystring: noQuery, response: { 204: z.null() } },
     handler: async (request, reply) => {
       await identity.signOut(sessionCallerOf(request).sessionId);
@@ -520,6 +528,25 @@ export function registerSessionRoutes(app: FastifyInstance, identity: IdentitySe
     handler: async (request) => {
       requireRecentMfa(request);
       return { recovery_codes: await identity.regenerateRecoveryCodes(sessionCallerOf(request).userId) };
+    },
+  });
+
+  r.delete('/v1/me', {
+    config: { audit: { action: 'me.delete', resource: self } },
+    schema: {
+      tags: ['me'],
+      security,
+      summary: 'Delete my account (step-up when a second factor is enrolled)',
+      description: 'Only once you belong to no org. Your sign-in identities, second factors and sessions go with it.',
+      querystring: noQuery,
+      response: { 204: z.null() },
+    },
+    handler: async (request, reply) => {
+      // With a second factor enrolled, it must have been checked in the last few minutes.
+      if ((await identity.me(sessionCallerOf(request).userId)).totp) requireRecentMfa(request);
+      await identity.deleteAccount(sessionCallerOf(request).userId);
+      clearSessionCookies(reply);
+      return reply.code(204).send(null);
     },
   });
 

@@ -237,6 +237,8 @@ export function createIdentityService(deps: IdentityDeps) {
       const email = normaliseEmail(rawEmail);
       if (!email) throw new AppError('VALIDATION_FAILED', 'Give a single e-mail address.');
       facts.audit.email = email;
+      // Failures are recorded with the method tried too, not only successes.
+      noteAuditDetail({ event: { method: 'email_code' } });
       const account = accountKey('email', email);
       await guard.admit(facts.ip, account);
       const ok = await deps.withInstallationTx(async (q) => {
@@ -258,6 +260,7 @@ export function createIdentityService(deps: IdentityDeps) {
     async passwordSignIn(rawEmail: string, password: string, org: string | undefined, facts: RequestFacts): Promise<SignInResult> {
       const email = normaliseEmail(rawEmail) ?? rawEmail.trim().toLowerCase().slice(0, 254);
       facts.audit.email = email;
+      noteAuditDetail({ event: { method: 'password' } });
       const account = accountKey('email', email);
       await guard.admit(facts.ip, account);
       const user = await deps.withInstallationTx((q) => repo.findUserByEmail(q, email));
@@ -518,6 +521,17 @@ export function createIdentityService(deps: IdentityDeps) {
         await repo.replaceRecoveryCodes(q, userId, recovery.map((c) => hashRecoveryCode(normaliseRecoveryCode(c) as string)));
         return recovery;
       });
+    },
+
+    /**
+     * Deletes the person's account: identities, second factors, sessions. Only once they belong
+     * to no org (leave each first), so no org loses a member — or its last owner — silently.
+     */
+    async deleteAccount(userId: string): Promise<void> {
+      if ((await this.myOrgs(userId)).length > 0) {
+        throw new AppError('INVALID_STATE', 'Leave your orgs first (POST /v1/org/leave in each), then delete the account.');
+      }
+      await deps.withInstallationTx((q) => q.query('DELETE FROM users WHERE user_id = $1', [userId]));
     },
 
     /** Sets (or replaces) the person's password; the list of common passwords is refused. */

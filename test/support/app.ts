@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApp, type AuditOptions, type IdentityConfig } from '../../src/app.js';
-import { createTenantTx } from '../../src/db/tenant.js';
+import { createInstallationTx, createTenantTx } from '../../src/db/tenant.js';
+import { createAgentTokens } from '../../src/domains/agents/agent-tokens.js';
+import type { KeyProvider } from '../../src/kms/provider.js';
 import { bootstrapOrg } from '../../src/domains/orgs/orgs.service.js';
 import { createVaultKeyring } from '../../src/kms/keyring.js';
 import { openLocalKeyProvider } from '../../src/kms/local.js';
@@ -24,6 +27,8 @@ export interface TestApp {
   logs: string[];
   /** Directory of the local root key. */
   keyDir: string;
+  /** The app's root key provider (to sign test sessions as another node would). */
+  keyProvider: KeyProvider;
   createOrg(name?: string): Promise<TestOrg>;
   call(token: string | undefined, opts: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
@@ -64,6 +69,7 @@ export async function createTestApp(
     database,
     logs,
     keyDir,
+    keyProvider,
     createOrg: (name) => bootstrapOrg({ withTenantTx }, name ?? `org-${process.pid}-${++orgCounter}`),
     call: (token, request) =>
       app.inject({
@@ -128,11 +134,51 @@ export async function createPolicy(t: TestApp, org: TestOrg, vaultId: string, bo
   return (res.json() as { id: string }).id;
 }
 
-/** A member made through the API, with its first personal token (`sr_user_…`). */
+/**
+ * A member made through the API, and the person signed in as it: `token` is the access token
+ * of a session in the org with a second factor just checked (so step-up operations pass), as
+ * the dashboard or CLI would hold after signing in; `personalToken` is the member's first
+ * personal token (`sr_user_…`), which cannot do step-up operations.
+ */
 export interface TestMember {
   id: string;
   token: string;
+  personalToken: string;
   email: string;
+  userId: string;
+  sessionId: string;
+}
+
+/**
+ * Signs a person in as `memberId` without the sign-in routes (tested on their own in
+ * test/signin.test.ts): a user linked to the member, an active session in the org whose second
+ * factor was checked now, and its access token signed with the installation key as any node
+ * would sign it.
+ */
+export async function signInAsMember(
+  t: TestApp,
+  orgId: string,
+  memberId: string,
+  email: string,
+  opts: { mfa?: boolean } = {},
+): Promise<{ token: string; userId: string; sessionId: string }> {
+  const userId = randomUUID();
+  const sessionId = randomUUID();
+  await t.database.superuser(async (c) => {
+    await c.query('INSERT INTO users (user_id, email) VALUES ($1, $2)', [userId, email.toLowerCase()]);
+    await c.query('UPDATE members SET user_id = $1 WHERE org_id = $2 AND member_id = $3', [userId, orgId, memberId]);
+    await c.query('INSERT INTO user_orgs (user_id, org_id, member_id) VALUES ($1, $2, $3)', [userId, orgId, memberId]);
+    await c.query(
+      `INSERT INTO sessions (session_id, user_id, org_id, state, methods, expires_at, mfa_at)
+       VALUES ($1, $2, $3, 'active', '{email_code,totp}', now() + interval '1 day', ${opts.mfa === false ? 'NULL' : 'now()'})`,
+      [sessionId, userId, orgId],
+    );
+  });
+  const tokens = await createAgentTokens(
+    { withInstallationTx: createInstallationTx(t.database.db), keyProvider: t.keyProvider },
+    { issuer: 'strongroom', audience: 'strongroom-api' },
+  );
+  return { token: await tokens.issueUser({ userId, sessionId, orgId, ttlSeconds: 900 }), userId, sessionId };
 }
 
 /** Adds a member through the API (as the org's root token); throws unless it is created. */
@@ -150,5 +196,6 @@ export async function createMember(
   });
   if (res.statusCode !== 201) throw new Error(`adding a member answered ${res.statusCode}: ${res.body}`);
   const body = res.json() as { member: { id: string }; token: string };
-  return { id: body.member.id, token: body.token, email };
+  const session = await signInAsMember(t, org.orgId, body.member.id, email);
+  return { id: body.member.id, token: session.token, personalToken: body.token, email, userId: session.userId, sessionId: session.sessionId };
 }

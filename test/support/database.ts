@@ -87,3 +87,31 @@ export async function createEmptyServerDatabase(): Promise<{ url: string; drop()
     drop: () => withServer((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
   };
 }
+
+/**
+ * Installation tables that name an org but hold no tenant data (migration 0005): a person's
+ * directory of orgs and their sessions. A person spans orgs, so these cannot be under one org's
+ * row-level security; they hold ids and session state only — never a secret, a policy or any
+ * other org's data — and the member row under RLS stays the truth of who belongs where. Each is
+ * listed with every column it may hold: a new column fails test/rls-coverage.test.ts until it
+ * is looked at.
+ */
+export const INSTALLATION_TABLES_WITH_ORG_ID: Readonly<Record<string, readonly string[]>> = {
+  user_orgs: ['user_id', 'org_id', 'member_id'],
+  sessions: [
+    'session_id',
+    'user_id',
+    'org_id',
+    'state',
+    'methods',
+    'created_at',
+    'expires_at',
+    'last_active_at',
+    'mfa_at',
+    'revoked_at',
+    'revoked_reason',
+    'pending_hash',
+    'csrf_hash',
+    'user_agent',
+  ],
+};

@@ -4,7 +4,7 @@ import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import { actorOf } from '../../policy/policy.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, requireStepUp } from '../authz/authz.service.js';
 import { DUMMY_SECRET_HASH, generateToken, parseToken, tokenSecretMatches } from '../tokens/tokens.fns.js';
 import type { AgentTokens } from './agent-tokens.js';
 import {
@@ -134,6 +134,7 @@ export function createAgentService(deps: AgentServiceDeps): AgentService {
 
     async rotateKey(caller, agentId) {
       await authz.require(caller, 'admin', area(caller));
+      requireStepUp(caller, 'key.rotate');
       const key = generateToken('agent', caller.orgId, agentId);
       const row = await authz.withChange(caller.orgId, async (tx) => {
         const rotated = await rotateAgentKey(tx, agentId, { keyPrefix: key.token.slice(0, PREFIX_CHARS), keyHash: key.secretHash });

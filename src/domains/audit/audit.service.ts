@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { consistencyProof, inclusionProof, leafHash, merkleRoot } from '../../crypto/merkle.js';
 import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, requireStepUp } from '../authz/authz.service.js';
 import type { ExportedEvent, HeadsDocument, SignedHead } from './audit.format.js';
 import type { HeadSigner } from './audit.heads.js';
 import { chainSize, eventHashes, findHead, listAuditEvents, listHeads, type AuditEventRow, type AuditFilter } from './audit.repo.js';
@@ -147,6 +147,7 @@ export function createAuditService(deps: AuditServiceDeps): AuditService {
 
     async exportStream(principal) {
       await authorize(principal);
+      requireStepUp(principal, 'audit.export');
       const orgId = principal.orgId;
       async function* lines(): AsyncGenerator<string> {
         let after = 0;

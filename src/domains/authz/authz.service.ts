@@ -66,6 +66,22 @@ export function separationOfDuties(rule: string, detail: string, action: Action 
   return new AppError('SEPARATION_OF_DUTIES', detail);
 }
 
+/**
+ * Step-up (I3): sensitive operations — revealing a P0 secret, exporting the audit log, changing
+ * policies, roles or a member's role, rotating keys, removing a second factor — need a second
+ * factor checked within the last few minutes (STRONGROOM_STEP_UP_SECONDS). A person answers
+ * STEP_UP_REQUIRED (403) without one, so a client can prompt and retry; a personal token, which
+ * cannot show a second factor, is refused alike. Root tokens (the operator's bootstrap
+ * credential) and agents (governed by their policies alone) are not people and are exempt.
+ */
+export function requireStepUp(caller: Caller, operation: string): void {
+  if (caller.kind !== 'user' || caller.mfa) return;
+  noteAuditDetail({ authz: { allow: false, action: 'admin', by: [`step_up:${operation}`] } });
+  throw new AppError('STEP_UP_REQUIRED', 'Confirm with your second factor first (POST /v1/auth/step-up), then retry.', {
+    extensions: { step_up: { operation } },
+  });
+}
+
 /** The label of a grant in audit events and explain answers: `policy:<id>`, `role:<id>`, `sod:<id>`. */
 export function grantLabel(grant: Decision['decidedBy'][number]): string {
   return `${grant.source}:${grant.id}`;

@@ -7,7 +7,7 @@ import { isBuiltInRole } from '../../policy/roles.js';
 import { grantAppliesTo, subjectIn } from '../../policy/subject.js';
 import type { AuthzSnapshot, PolicyPrincipalType } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, requireStepUp, separationOfDuties } from '../authz/authz.service.js';
 import { findVault } from '../vaults/vaults.repo.js';
 import {
   deletePolicy,
@@ -130,6 +130,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
   return {
     async create(caller, vaultId, input) {
       await authorize(caller, vaultId);
+      requireStepUp(caller, 'policy.change');
       const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
       refuseSelfGrant(snapshot, caller, input);
       const policyId = randomUUID();
@@ -166,6 +167,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
 
     async replace(caller, vaultId, policyId, input) {
       await authorize(caller, vaultId);
+      requireStepUp(caller, 'policy.change');
       const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
       refuseSelfGrant(snapshot, caller, input);
       const row = await authz
@@ -186,6 +188,7 @@ export function createPolicyService(deps: PolicyServiceDeps): PolicyService {
 
     async remove(caller, vaultId, policyId) {
       await authorize(caller, vaultId);
+      requireStepUp(caller, 'policy.change');
       const snapshot = await authz.snapshot(caller.orgId, caller.epoch);
       await authz.withChange(caller.orgId, async (tx) => {
         const before = await lockPolicy(tx, vaultId, policyId);

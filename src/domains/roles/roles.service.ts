@@ -7,7 +7,7 @@ import { BUILT_IN_ROLES, isBuiltInRole, type BuiltInRoleId } from '../../policy/
 import { ORG_AREAS, RESTRICTED_AREAS, type Action, type OrgArea, type RoleDef } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
 import { deletePoliciesNaming } from '../policies/policies.repo.js';
-import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, requireStepUp, separationOfDuties } from '../authz/authz.service.js';
 import {
   countMembersWithRole,
   deleteRole,
@@ -258,6 +258,7 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
 
     async create(caller, input) {
       await authz.require(caller, 'admin', area(caller));
+      requireStepUp(caller, 'role.change');
       const content = checkedContent(input);
       const roleId = randomUUID();
       const row = await authz
@@ -274,6 +275,7 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
 
     async replace(caller, roleId, input) {
       await authz.require(caller, 'admin', area(caller));
+      requireStepUp(caller, 'role.change');
       refuseBuiltIn(roleId, 'changed');
       const content = checkedContent(input);
       const row = await authz
@@ -293,6 +295,7 @@ export function createRoleService(deps: RoleServiceDeps): RoleService {
 
     async remove(caller, roleId) {
       await authz.require(caller, 'admin', area(caller));
+      requireStepUp(caller, 'role.change');
       refuseBuiltIn(roleId, 'deleted');
       await authz.withChange(caller.orgId, async (tx) => {
         // Locked first: a member being given this role meanwhile holds it FOR SHARE, so either

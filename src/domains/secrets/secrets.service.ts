@@ -7,7 +7,7 @@ import { AppError, notFound } from '../../errors.js';
 import type { VaultKeyring } from '../../kms/keyring.js';
 import type { Logger } from '../../log.js';
 import { actorOf } from '../../policy/policy.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, requireStepUp } from '../authz/authz.service.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
 import { findCurrentVaultKey, findVault } from '../vaults/vaults.repo.js';
 import { normalisePathPrefix, normaliseSecretPath } from './secret-path.js';
@@ -155,6 +155,8 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
       noteAuditDetail({ version: row.version });
       if (row.expires_at !== null && row.expires_at.getTime() <= now().getTime()) throw new AppError('SECRET_EXPIRED');
       if (row.envelope === null) throw new AppError('SECRET_VERSION_DESTROYED');
+      // Revealing a highly sensitive value is a step-up operation for people (I3).
+      if (row.tier === 'P0') requireStepUp(principal, 'secret.reveal.p0');
       const envelope = row.envelope;
       const aad = secretAad({ orgId, vaultId, secretId: row.secret_id, version: row.version });
       let plaintext: Uint8Array;
