@@ -63,6 +63,13 @@ import { createPolicyService } from './domains/policies/policies.service.js';
 import { registerRoleRoutes } from './domains/roles/roles.routes.js';
 import { createRoleService } from './domains/roles/roles.service.js';
 import { registerTeamRoutes } from './domains/teams/teams.routes.js';
+import { createInvitationTokens } from './domains/invitations/invitation-tokens.js';
+import { registerInvitationAcceptRoute, registerInvitationRoutes } from './domains/invitations/invitations.routes.js';
+import { createInvitationService } from './domains/invitations/invitations.service.js';
+import { registerMyOrgRoutes, registerOrgRoutes } from './domains/orgs/orgs.routes.js';
+import { createOrgService } from './domains/orgs/orgs.service.js';
+import { createPersonalTokenService } from './domains/tokens/personal-tokens.service.js';
+import { registerTokenRoutes } from './domains/tokens/tokens.routes.js';
 import { createTeamService } from './domains/teams/teams.service.js';
 
 /** What the app is built from; `main` makes these from config, tests make their own. */
@@ -267,6 +274,21 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const roles = createRoleService({ withTenantTx, authz });
   const access = createAccessService({ withTenantTx, withRecordedTx, authz });
   const approvals = createApprovalService({ withTenantTx, withRecordedTx, authz });
+  const orgs = createOrgService({ withTenantTx, withRecordedTx, withInstallationTx, authz, allowOrgCreation: identityConfig.allowOrgCreation ?? true });
+  const invitations = createInvitationService({
+    withTenantTx,
+    withRecordedTx,
+    withInstallationTx,
+    authz,
+    tokens: createInvitationTokens(
+      { withInstallationTx, keyProvider: deps.keyProvider },
+      { issuer: deps.tokens?.issuer ?? 'strongroom', audience: deps.tokens?.audience ?? 'strongroom-api' },
+    ),
+    mailer,
+    logger: deps.logger,
+    publicUrl,
+  });
+  const personalTokens = createPersonalTokenService({ withTenantTx, withRecordedTx, authz });
   app.addHook('onClose', async () => {
     await auditLog.drain();
     // Reminders append events, which head signing and delivery then follow: drained before them.
@@ -334,6 +356,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         installationOrgId: INSTALLATION_ORG_ID,
       });
       registerSessionRoutes(me, identity, sessions);
+      registerMyOrgRoutes(me, orgs);
+      registerInvitationAcceptRoute(me, invitations);
     });
     await v1.register(async (authed) => {
       requireAuthentication(authed, tokens, csrfMatches);
@@ -349,6 +373,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerRoleRoutes(authed, roles);
       registerAccessRoutes(authed, access);
       registerApprovalRoutes(authed, approvals);
+      registerOrgRoutes(authed, orgs);
+      registerInvitationRoutes(authed, invitations);
+      registerTokenRoutes(authed, personalTokens);
     });
   });
 

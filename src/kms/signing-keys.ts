@@ -4,8 +4,8 @@ import type { WithInstallationTx } from '../db/tenant.js';
 import { signingKeyId } from '../domains/audit/audit.format.js';
 import type { KeyProvider } from './provider.js';
 
-/** What an installation signs with its own Ed25519 keys: audit tree heads, agent access tokens. */
-export type SigningPurpose = 'audit-heads' | 'agent-tokens';
+/** What an installation signs with its own Ed25519 keys: audit tree heads, access tokens, invitations. */
+export type SigningPurpose = 'audit-heads' | 'agent-tokens' | 'invitations';
 
 /** An installation signing key, unwrapped. */
 export interface SigningKey {

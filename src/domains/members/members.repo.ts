@@ -8,6 +8,8 @@ export interface MemberRow {
   role: string;
   status: 'active' | 'deactivated';
   generation: number;
+  /** The person (installation `users` row) who signs in as this member; null for a member known only by address. */
+  user_id: string | null;
   teams: string[];
   created_by: string;
   created_at: Date;
@@ -16,7 +18,7 @@ export interface MemberRow {
 
 // A member with the ids of its teams, oldest membership first.
 const SELECT_MEMBERS = `
-  SELECT m.member_id, m.email, m.display_name, m.role, m.status, m.generation, m.created_by, m.created_at, m.updated_at,
+  SELECT m.member_id, m.email, m.display_name, m.role, m.status, m.generation, m.user_id, m.created_by, m.created_at, m.updated_at,
          coalesce((SELECT array_agg(tm.team_id::text ORDER BY tm.added_at, tm.team_id)
                      FROM team_members tm WHERE tm.org_id = m.org_id AND tm.member_id = m.member_id), '{}'::text[]) AS teams
     FROM members m`;
@@ -24,16 +26,12 @@ const SELECT_MEMBERS = `
 /** Stores a new member. The caller bumps the authz epoch (Authorizer.withChange). */
 export async function insertMember(
   tx: TenantTx,
-  member: { memberId: string; email: string; displayName: string; role: string; createdBy: string },
+  member: { memberId: string; email: string; displayName: string; role: string; createdBy: string; userId?: string | null },
 ): Promise<MemberRow> {
-  await tx.query('INSERT INTO members (org_id, member_id, email, display_name, role, created_by) VALUES ($1, $2, $3, $4, $5, $6)', [
-    tx.orgId,
-    member.memberId,
-    member.email,
-    member.displayName,
-    member.role,
-    member.createdBy,
-  ]);
+  await tx.query(
+    'INSERT INTO members (org_id, member_id, email, display_name, role, created_by, user_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+    [tx.orgId, member.memberId, member.email, member.displayName, member.role, member.createdBy, member.userId ?? null],
+  );
   return (await findMember(tx, member.memberId)) as MemberRow;
 }
 
@@ -77,4 +75,36 @@ export async function updateMember(
 export async function deleteMember(tx: TenantTx, memberId: string): Promise<boolean> {
   const rows = await tx.query('DELETE FROM members WHERE org_id = $1 AND member_id = $2 RETURNING member_id', [tx.orgId, memberId]);
   return rows.length > 0;
+}
+
+/** The member with `email` (stored lower-cased), locked for changing when `lock`. */
+export async function findMemberByEmail(tx: TenantTx, email: string, lock = false): Promise<MemberRow | undefined> {
+  const [row] = await tx.query<MemberRow>(
+    `${SELECT_MEMBERS} WHERE m.org_id = $1 AND lower(m.email) = lower($2)${lock ? ' FOR UPDATE OF m' : ''}`,
+    [tx.orgId, email],
+  );
+  return row;
+}
+
+/** Links a member to the person who signs in as it (an accepted invitation). */
+export async function linkMemberUser(tx: TenantTx, memberId: string, userId: string): Promise<void> {
+  await tx.query('UPDATE members SET user_id = $3, updated_at = now() WHERE org_id = $1 AND member_id = $2', [tx.orgId, memberId, userId]);
+}
+
+/** Sets a member's role (ownership transfer); the caller bumps the authz epoch. */
+export async function setMemberRole(tx: TenantTx, memberId: string, role: string): Promise<void> {
+  await tx.query('UPDATE members SET role = $3, updated_at = now() WHERE org_id = $1 AND member_id = $2', [tx.orgId, memberId, role]);
+}
+
+/**
+ * How many active owners the org has besides `exceptMemberId` (all of them for null). Callers that act on this count
+ * (the last owner may not leave) hold the org row's lock (`lockOrg`) first, so two owners
+ * leaving at once cannot each count the other as the one who stays.
+ */
+export async function otherActiveOwners(tx: TenantTx, exceptMemberId: string | null): Promise<number> {
+  const [row] = await tx.query<{ n: string | number }>(
+    `SELECT count(*) AS n FROM members WHERE org_id = $1 AND role = 'owner' AND status = 'active' AND member_id IS DISTINCT FROM $2::uuid`,
+    [tx.orgId, exceptMemberId],
+  );
+  return Number(row?.n ?? 0);
 }

@@ -49,7 +49,7 @@ export function registerMemberRoutes(app: FastifyInstance, members: MemberServic
       security,
       summary: "Change a member's name or role, or deactivate it",
       description:
-        '`active: false` deactivates the member: every personal token it holds stops working before this answers, and reactivating does not revive them. A role change applies from the very next request. Nobody may change their own role or deactivate themselves; only an owner may change an owner.',
+        '`active: false` deactivates the member: every personal token it holds and every session its person has in this org stop working before this answers, and reactivating does not revive them. A role change applies from the very next request. Nobody may change their own role or deactivate themselves; only an owner may change an owner.',
       params: memberParams,
       querystring: noQuery,
       body: updateMemberBody,
@@ -58,13 +58,29 @@ export function registerMemberRoutes(app: FastifyInstance, members: MemberServic
     handler: async (request) => members.update(principalOf(request), request.params.memberId, request.body),
   });
 
+  r.post('/v1/members/:memberId/sessions/revoke', {
+    config: { audit: { action: 'member.sessions.revoke', resource } },
+    schema: {
+      tags,
+      security,
+      summary: "End a member's sessions in this org",
+      description:
+        "Signs the member's person out of this org on every device: each of their sessions in this org stops working before this answers, on every node. Their sessions in other orgs are not touched, and their personal tokens keep working (revoke those at DELETE /v1/tokens/{tokenId}, or deactivate the member). Only an owner may do this to an owner.",
+      params: memberParams,
+      querystring: noQuery,
+      response: { 200: z.object({ sessions_ended: z.number().int().describe('Sessions that were open and are now ended') }) },
+    },
+    handler: async (request) => ({ sessions_ended: await members.revokeSessions(principalOf(request), request.params.memberId) }),
+  });
+
   r.delete('/v1/members/:memberId', {
     config: { audit: { action: 'member.delete', resource } },
     schema: {
       tags,
       security,
       summary: 'Remove a member from the org',
-      description: 'Its personal tokens, team memberships and the vault policies naming it are deleted with it. Nobody may delete themselves; only an owner may delete an owner.',
+      description:
+        "Its personal tokens, team memberships and the vault policies naming it are deleted with it, and its person's sessions in this org end. Nobody may delete themselves (leave with POST /v1/org/leave); only an owner may delete an owner.",
       params: memberParams,
       querystring: noQuery,
       response: { 204: z.null().describe('Deleted') },

@@ -5,7 +5,8 @@ import { AppError, notFound } from '../../errors.js';
 import { actorOf } from '../../policy/policy.js';
 import type { RoleDef } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import { type Authorizer, type Caller, separationOfDuties } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, requireStepUp, separationOfDuties } from '../authz/authz.service.js';
+import { removeUserOrg, revokeSessions } from '../../identity/identity.repo.js';
 import { deletePoliciesNaming } from '../policies/policies.repo.js';
 import { assertMayHandOut, callerRoleDef, isOwner, loadRoleDef, roleExceeds } from '../roles/roles.service.js';
 import { generateToken } from '../tokens/tokens.fns.js';
@@ -35,6 +36,8 @@ export interface MemberService {
   /** Changes a member; `active: false` revokes every personal token it holds before this returns. */
   update(caller: Caller, memberId: string, input: UpdateMemberInput): Promise<MemberView>;
   remove(caller: Caller, memberId: string): Promise<void>;
+  /** Ends every session the member's person has open in this org (other orgs' sessions stay); how many. */
+  revokeSessions(caller: Caller, memberId: string): Promise<number>;
 }
 
 function toView(row: MemberRow): MemberView {
@@ -67,7 +70,7 @@ async function grantedRole(tx: TenantTx, roleId: string): Promise<RoleDef> {
 }
 
 /** Throws 403 unless the caller may change or remove `target` (owners only by owners; no one above oneself). */
-async function assertMayManage(tx: TenantTx, callerRole: RoleDef | undefined, target: MemberRow): Promise<void> {
+export async function assertMayManage(tx: TenantTx, callerRole: RoleDef | undefined, target: MemberRow): Promise<void> {
   if (isOwner(callerRole)) return;
   if (target.role === 'owner') throw separationOfDuties('owner', 'Only an owner may change, deactivate or delete an owner.');
   const targetRole = await loadRoleDef(tx, target.role);
@@ -77,6 +80,17 @@ async function assertMayManage(tx: TenantTx, callerRole: RoleDef | undefined, ta
 }
 
 const isSelf = (caller: Caller, target: MemberRow) => caller.kind === 'user' && caller.id === target.member_id;
+
+/**
+ * Ends the sessions `target`'s person has open in this org, inside the change's transaction:
+ * every node reads the session row on every request (I4), so they stop with this commit.
+ * Sessions in the person's other orgs are theirs to keep.
+ */
+async function endSessionsHere(tx: TenantTx, target: MemberRow, reason: string): Promise<number> {
+  if (target.user_id === null) return 0;
+  const ended = await revokeSessions(tx, { userId: target.user_id, orgId: tx.orgId }, reason);
+  return ended.length;
+}
 
 /** Builds the member service. */
 export function createMemberService(deps: MemberServiceDeps): MemberService {
@@ -139,13 +153,18 @@ export function createMemberService(deps: MemberServiceDeps): MemberService {
         const callerRole = await callerRoleDef(tx, caller);
         await assertMayManage(tx, callerRole, target);
         if (newRole !== undefined) assertMayHandOut(callerRole, await grantedRole(tx, newRole), 'grant');
+        // A role change is a step-up operation (I3), checked once the change is known to be allowed.
+        if (newRole !== undefined) requireStepUp(caller, 'role.change');
         const updated = await updateMember(tx, target.member_id, {
           ...(input.display_name === undefined ? {} : { displayName: input.display_name }),
           ...(newRole === undefined ? {} : { role: newRole }),
           ...(input.active === undefined ? {} : { active: input.active }),
         });
-        // P6: a deactivated member's tokens die with this commit, on every node.
-        if (input.active === false) await revokeMemberTokens(tx, target.member_id);
+        // P6: a deactivated member's tokens and sessions die with this commit, on every node.
+        if (input.active === false) {
+          await revokeMemberTokens(tx, target.member_id);
+          noteAuditDetail({ event: { sessions: await endSessionsHere(tx, target, 'member_deactivated') } });
+        }
         return updated as MemberRow; // the row is locked: it is still there
       });
       return toView(row);
@@ -161,6 +180,21 @@ export function createMemberService(deps: MemberServiceDeps): MemberService {
         // Its tokens and team memberships go with the row (foreign keys); its vault policies here.
         await deletePoliciesNaming(tx, 'user', target.member_id);
         await deleteMember(tx, target.member_id);
+        if (target.user_id !== null) await removeUserOrg(tx, target.user_id);
+        noteAuditDetail({ event: { sessions: await endSessionsHere(tx, target, 'member_removed') } });
+      });
+    },
+
+    async revokeSessions(caller, memberId) {
+      await authz.require(caller, 'admin', area(caller));
+      // Recorded with the change; the epoch bump it brings is harmless (nothing decisions read changed).
+      return authz.withChange(caller.orgId, async (tx) => {
+        const target = await findMember(tx, memberId, true);
+        if (!target) throw notFound();
+        await assertMayManage(tx, await callerRoleDef(tx, caller), target);
+        const ended = await endSessionsHere(tx, target, 'revoked_by_admin');
+        noteAuditDetail({ event: { sessions: ended } });
+        return ended;
       });
     },
   };

@@ -26,11 +26,13 @@ export async function insertToken(
     memberId?: string | null;
     secretHash: Uint8Array;
     description: string;
+    /** When it stops working by itself; never when absent. */
+    expiresAt?: Date | null;
   },
 ): Promise<void> {
   await tx.query(
-    'INSERT INTO api_tokens (org_id, token_id, kind, role, member_id, secret_hash, description) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [tx.orgId, token.tokenId, token.kind, token.role, token.memberId ?? null, token.secretHash, token.description],
+    'INSERT INTO api_tokens (org_id, token_id, kind, role, member_id, secret_hash, description, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [tx.orgId, token.tokenId, token.kind, token.role, token.memberId ?? null, token.secretHash, token.description, token.expiresAt ?? null],
   );
 }
 
@@ -54,4 +56,44 @@ export async function revokeMemberTokens(tx: TenantTx, memberId: string): Promis
     tx.orgId,
     memberId,
   ]);
+}
+
+/** What lists of tokens show: never the hash. */
+export interface TokenListRow {
+  token_id: string;
+  kind: 'root' | 'user';
+  member_id: string | null;
+  description: string;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+/** A member's personal tokens and, with `includeRoot`, the org's root tokens; newest first. */
+export async function listTokens(tx: TenantTx, which: { memberId: string | null; includeRoot: boolean }): Promise<TokenListRow[]> {
+  return tx.query<TokenListRow>(
+    `SELECT token_id, kind, member_id, description, created_at, expires_at, revoked_at FROM api_tokens
+      WHERE org_id = $1 AND ((kind = 'user' AND member_id = $2) OR (kind = 'root' AND $3))
+      ORDER BY created_at DESC, token_id`,
+    [tx.orgId, which.memberId, which.includeRoot],
+  );
+}
+
+/** Revokes one token; false when it was revoked already. */
+export async function revokeToken(tx: TenantTx, tokenId: string): Promise<boolean> {
+  const rows = await tx.query('UPDATE api_tokens SET revoked_at = now() WHERE org_id = $1 AND token_id = $2 AND revoked_at IS NULL RETURNING token_id', [
+    tx.orgId,
+    tokenId,
+  ]);
+  return rows.length === 1;
+}
+
+/** Root tokens of the org other than `exceptTokenId` that still work (not revoked, not expired). */
+export async function otherLiveRootTokens(tx: TenantTx, exceptTokenId: string): Promise<number> {
+  const [row] = await tx.query<{ n: string | number }>(
+    `SELECT count(*) AS n FROM api_tokens
+      WHERE org_id = $1 AND kind = 'root' AND token_id <> $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`,
+    [tx.orgId, exceptTokenId],
+  );
+  return Number(row?.n ?? 0);
 }
