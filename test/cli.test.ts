@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { COMMAND_TIMEOUT_MS, bin, cleanEnv, describeResult, repoRoot, type Result } from './support/cli.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import bcrypt from 'bcryptjs';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +201,22 @@ describe('strongroom bootstrap', () => {
       assert.ok(r.stderr.includes(name), `the message names the org\n${describeResult(r)}`);
     }
     assert.equal(existsSync(join(dataDir, 'strongroom.lock')), false);
+  });
+});
+
+describe('strongroom users import', () => {
+  test('imports people with their bcrypt hashes, reporting what it skipped, and prints no hash', async () => {
+    const dataDir = freshDataDir();
+    const file = join(dataDir, '..', `people-${process.pid}-${Date.now()}.json`);
+    const bcryptHash = await bcrypt.hash('an old password', 4);
+    writeFileSync(file, JSON.stringify([{ email: 'ada@example.com', password_hash: bcryptHash }, { email: 'nope' }]));
+    const r = await runCli(['users', 'import', '--file', file, '--json', '--data-dir', dataDir]);
+    assert.equal(r.code, 0, describeResult(r));
+    assert.deepEqual(JSON.parse(r.stdout), { created: 1, skipped: [{ email: 'nope', reason: 'invalid_email' }] });
+    assert.ok(!r.stdout.includes(bcryptHash) && !r.stderr.includes(bcryptHash), 'hashes are never printed');
+    const missing = await runCli(['users', 'import', '--data-dir', dataDir]);
+    assert.equal(missing.code, 2, describeResult(missing));
+    assert.match(missing.stderr, /--file/);
   });
 });
 

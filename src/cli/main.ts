@@ -9,6 +9,7 @@ import { verifyDatabaseAudit, verifyExportedAudit } from './audit.js';
 import { bootstrap } from './bootstrap.js';
 import { migrate } from './migrate.js';
 import { serve } from './serve.js';
+import { usersImport } from './users.js';
 
 const USAGE = `Usage: strongroom <command> [options]
 
@@ -18,6 +19,8 @@ Commands:
   bootstrap    Create an org and print its root token (once)
                --org NAME  [--data-dir DIR]  [--json]
   migrate      Apply database migrations  [--data-dir DIR]
+  users import Import people from another system (bcrypt or argon2id password hashes kept)
+               --file PEOPLE.json  [--data-dir DIR]  [--json]
   audit verify Verify audit logs: chain, content, signed heads; name the first bad seq
                [--org ID]  [--data-dir DIR]          (the configured database)
                --file EXPORT.jsonl  --heads HEADS.json  (an export, offline)
@@ -77,6 +80,12 @@ async function run(argv: string[]): Promise<void> {
     return;
   }
   if (command === 'audit') return audit(rest, values);
+  if (command === 'users') {
+    if (rest[0] !== 'import' || rest.length > 1) throw new UsageError('users needs a subcommand: users import --file PEOPLE.json');
+    if (values.file === undefined) throw new UsageError('users import needs --file PEOPLE.json');
+    const logger = createLogger({ level: configFrom(values).logLevel, destination: pino.destination({ fd: 2, sync: true }) });
+    return usersImport(configFrom(values), logger, { file: values.file, json: values.json });
+  }
   if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
   const config = configFrom(values);
   switch (command) {

@@ -348,12 +348,14 @@ export async function revokeSessions(
   return rows.map((r) => r.session_id);
 }
 
-export async function listSessions(q: Queryable, userId: string): Promise<SessionRow[]> {
+/** A person's live sessions: not ended, not past their lifetime, not idle longer than `idleSeconds`. */
+export async function listSessions(q: Queryable, userId: string, idleSeconds: number): Promise<SessionRow[]> {
   return q.query<SessionRow>(
     `SELECT ${SESSION_COLUMNS} FROM sessions
       WHERE user_id = $1 AND revoked_at IS NULL AND state = 'active' AND expires_at > now()
+        AND last_active_at > now() - make_interval(secs => $2)
       ORDER BY created_at DESC LIMIT 100`,
-    [userId],
+    [userId, idleSeconds],
   );
 }
 

@@ -286,6 +286,7 @@ export function createIdentityService(deps: IdentityDeps) {
       facts.audit.actor = { type: 'user', id: pending.user_id };
       facts.audit.orgId = pending.org_id ?? INSTALLATION_ORG_ID;
       const account = accountKey('user', pending.user_id);
+      noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
       await guard.admit(facts.ip, account);
       const result = await deps.withInstallationTx(async (q) => {
         const method = await secondFactor(q, pending.user_id, input);
@@ -305,6 +306,7 @@ export function createIdentityService(deps: IdentityDeps) {
     /** A recent second factor for a signed-in session (step-up, I3). */
     async stepUp(sessionId: string, userId: string, input: { code?: string; recoveryCode?: string }, facts: RequestFacts): Promise<void> {
       const account = accountKey('user', userId);
+      noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
       await guard.admit(facts.ip, account);
       const method = await deps.withInstallationTx(async (q) => {
         const m = await secondFactor(q, userId, input);
@@ -446,7 +448,7 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     async listSessions(userId: string) {
-      return deps.withInstallationTx((q) => repo.listSessions(q, userId));
+      return deps.withInstallationTx((q) => repo.listSessions(q, userId, sessions.options.idleTimeoutSeconds));
     },
 
     /** Ends one of the person's own sessions. */

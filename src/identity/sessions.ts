@@ -216,8 +216,10 @@ export function createSessionService(deps: {
 
     async switchOrg(q, sessionId, orgId) {
       await updateSession(q, sessionId, { orgId, touch: true });
-      // Tokens of the old org stop counting: the row now names another org.
-      await q.query('UPDATE refresh_tokens SET used_at = now() WHERE session_id = $1 AND used_at IS NULL', [sessionId]);
+      // Refresh tokens from before the switch are dropped (unknown from now on, not "reused":
+      // another tab presenting one is not a theft); access tokens of the old org fail on their
+      // `org` claim, which no longer matches the row.
+      await q.query('DELETE FROM refresh_tokens WHERE session_id = $1', [sessionId]);
       const row = (await findSession(q, sessionId)) as SessionRow;
       return issue(q, { sessionId, userId: row.user_id, orgId });
     },
