@@ -340,7 +340,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Audit scope first, so even a failed authentication is recorded.
     registerAuditHook(v1, auditLog);
     // The token exchange authenticates by its body; everything else by a bearer token.
-    registerAgentTokenRoute(v1, agents);
+    registerAgentTokenRoute(v1, agents, guard);
     const csrfMatches = (sessionId: string, token: string) => sessions.csrfMatches(sessionId, token);
     // Sign-in: anyone may call, limited per IP and guarded against brute force.
     await v1.register(async (signIn) => registerSignInRoutes(signIn, identity, sessions, (ip) => guard.rate(ip)));

@@ -218,6 +218,28 @@ describe('per-IP limit across accounts', () => {
   });
 });
 
+describe('the agent-token exchange is guarded like sign-in', () => {
+  test('a source failing 5 times for one agent is refused even with the right key; the agent still gets tokens from elsewhere', async () => {
+    const org = await p.t.createOrg();
+    const created = await p.t.call(org.token, { method: 'POST', url: '/v1/agents', payload: { name: 'guarded-bot' } });
+    assert.equal(created.statusCode, 201, created.body);
+    const { agent, api_key: apiKey } = created.json() as { agent: { id: string }; api_key: string };
+    p.remember(apiKey);
+    // A key of the right shape for the org and agent, with the wrong random part.
+    const wrongKey = `${apiKey.slice(0, -8)}${apiKey.endsWith('AAAAAAAA') ? 'BBBBBBBB' : 'AAAAAAAA'}`;
+    const exchange = (key: string, ip: string) =>
+      p.t.app.inject({ method: 'POST', url: '/v1/auth/agent-token', payload: { agent_id: agent.id, api_key: key }, remoteAddress: ip });
+    const attacker = newIp();
+    for (let i = 1; i <= 5; i += 1) assertProblem(await exchange(wrongKey, attacker), 401, 'UNAUTHENTICATED', `wrong key ${i}`);
+    const refused = await exchange(apiKey, attacker);
+    assertProblem(refused, 429, 'TOO_MANY_ATTEMPTS', 'the right key from the failing source');
+    assert.ok(Number(refused.headers['retry-after']) >= 1);
+    const elsewhere = await exchange(apiKey, newIp());
+    assert.equal(elsewhere.statusCode, 200, elsewhere.body);
+    p.remember((elsewhere.json() as { access_token: string }).access_token);
+  });
+});
+
 describe('credentials stay out of logs and audit', () => {
   test('no password (right or wrong), code or token appears in the logs, the audit events or their personal data', async () => {
     const { leaks, scanned } = await p.findLeaks();

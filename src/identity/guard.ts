@@ -60,7 +60,7 @@ export interface AuthGuard {
 }
 
 /** The opaque key of an account identifier (an address is lower-cased first). */
-export function accountKey(kind: 'email' | 'user', value: string): string {
+export function accountKey(kind: 'email' | 'user' | 'agent', value: string): string {
   return createHash('sha256').update(`${kind}:${value.toLowerCase()}`).digest('base64url');
 }
 

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { accountKey, type AuthGuard } from '../../identity/guard.js';
 import { principalOf } from '../../plugins/authn.js';
 import { noQuery } from '../../schemas.js';
 import { auditResource } from '../audit/audit.hook.js';
@@ -92,7 +93,7 @@ export function registerAgentRoutes(app: FastifyInstance, agents: AgentService):
 }
 
 /** POST /v1/auth/agent-token: unauthenticated (the API key is the credential), audited. */
-export function registerAgentTokenRoute(app: FastifyInstance, agents: AgentService): void {
+export function registerAgentTokenRoute(app: FastifyInstance, agents: AgentService, guard: AuthGuard): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.post('/v1/auth/agent-token', {
     config: {
@@ -105,17 +106,25 @@ export function registerAgentTokenRoute(app: FastifyInstance, agents: AgentServi
     schema: {
       tags: ['auth'],
       summary: "Exchange an agent's API key for an access token",
-      description: 'A short-lived EdDSA JWT (`typ: at+jwt`), verifiable with /.well-known/jwks.json. Every failure is the same 401.',
+      description:
+        'A short-lived EdDSA JWT (`typ: at+jwt`), verifiable with /.well-known/jwks.json. Every failure is the same 401. Limited per IP, and a source that fails 5 times in 15 minutes for one agent is refused for a while (429), like every sign-in.',
       querystring: noQuery,
       body: agentTokenBody,
       response: { 200: agentTokenResponse },
     },
     handler: async (request) => {
+      // I2: the same brute-force defence as people's sign-in (the key itself is 256 random bits;
+      // this bounds the failure events anyone can make an org record).
+      const account = accountKey('agent', request.body.agent_id);
+      await guard.rate(request.ip);
+      await guard.admit(request.ip, account);
       const result = await agents.exchange(request.body.agent_id, request.body.api_key);
       if (!result.ok) {
         request.authFailureOrgId = result.orgId;
+        await guard.fail(request.ip, account);
         throw new AppError('UNAUTHENTICATED', 'The agent id or API key is not valid, or the agent is deactivated.');
       }
+      await guard.succeed(request.ip, account);
       request.auditDetail.createdId = result.agentId;
       // The agent proved itself with its key: it is the actor of this event.
       request.principal = { orgId: result.orgId, kind: 'agent', id: result.agentId, role: null, epoch: 0, ip: request.ip, reason: null, mfa: false };
