@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
-import type { InjectOptions } from 'fastify';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { parseToken } from '../src/domains/tokens/tokens.fns.js';
+import { INSTALLATION_ORG_ID } from '../src/identity/identity.service.js';
+import { base32Decode, totpCode, totpStep } from '../src/identity/totp.js';
 import {
   agentAccessToken,
   createAgent,
@@ -10,11 +13,24 @@ import {
   createTestApp,
   createVault,
   putSecret,
+  signInAsMember,
   type TestAgent,
   type TestApp,
   type TestMember,
   type TestOrg,
 } from './support/app.js';
+import { startOidcProvider, type TestOidcProvider } from './support/oidc-provider.js';
+import {
+  createCapturingMailer,
+  enrolTotp,
+  mailedCode,
+  openSession,
+  personEmail,
+  signInByEmail,
+  signInWithoutOrg,
+  type TestAuthenticator,
+  type TestPerson,
+} from './support/routes.js';
 
 // Acceptance (A1): every route of the API has a test that shows its audit event, for a success
 // and for a failure. The table is checked against the OpenAPI document, so a new route cannot
@@ -23,16 +39,36 @@ import {
 let t: TestApp;
 let org: TestOrg;
 let vaultId: string;
+/** Sign-in codes are read from what the app mailed. */
+const mail = createCapturingMailer();
+/** A real OpenID provider on loopback, so an OIDC sign-in can start and finish. */
+let provider: TestOidcProvider;
+const PUBLIC_URL = 'http://127.0.0.1:8400';
+const oidcEmail = personEmail('oidc');
 
 before(async () => {
+  provider = await startOidcProvider({
+    redirectUris: [`${PUBLIC_URL}/v1/auth/oidc/test/callback`],
+    accounts: { ada: { email: oidcEmail, email_verified: true, name: 'Ada' } },
+  });
   // Sinks on loopback are allowed here, so a sink can be created without a public SIEM.
-  t = await createTestApp({ audit: { sinksAllowPrivateNetworks: true } });
+  t = await createTestApp({
+    audit: { sinksAllowPrivateNetworks: true },
+    identity: {
+      publicUrl: PUBLIC_URL,
+      mailer: mail.mailer,
+      oidcProviders: [{ id: 'test', name: 'Test', issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret }],
+    },
+  });
   org = await t.createOrg();
   vaultId = await createVault(t, org, 'audited');
   await putSecret(t, org, vaultId, 'stripe/key', { value: 'v1' });
   await putSecret(t, org, vaultId, 'stripe/key', { value: 'v2' });
 });
-after(() => t.close());
+after(async () => {
+  await t.close();
+  await provider.close();
+});
 
 interface Expected {
   action: string;
@@ -47,18 +83,25 @@ interface Expected {
   authz?: { allow: boolean; action: string } | null;
   /** Who the event names as the actor; the root token when left out (not checked). */
   actor?: { type: string; id: string };
+  /** The chain the event is in (and no other): the test org's when left out. */
+  org?: string;
 }
 
 /** Who sends a request: a bearer token, or `null` for none. The org's root token by default. */
 type As = () => Promise<string | null> | string | null;
 
+/**
+ * One route's success and failure. A request may be made just before it is sent (a code just
+ * mailed, an invitation just made); the expected event may name what the answer names (an org
+ * the request created).
+ */
 interface Case {
   route: string;
-  success: () => InjectOptions;
-  successEvent: () => Expected;
+  success: () => InjectOptions | Promise<InjectOptions>;
+  successEvent: (res: LightMyRequestResponse) => Expected;
   successAs?: As;
-  failure: () => InjectOptions;
-  failureEvent: () => Expected;
+  failure: () => InjectOptions | Promise<InjectOptions>;
+  failureEvent: (res: LightMyRequestResponse) => Expected;
   failureAs?: As;
 }
 
@@ -557,6 +600,374 @@ const cases: Case[] = [
     failure: () => ({ method: 'POST', url: `/v1/approvals/${approvalToApprove}/deny`, payload: {} }),
     failureEvent: () => ({ action: 'approval.deny', outcome: 'failure', status: 409, resource: ref('approval', approvalToApprove), authz: allowed('admin') }),
   },
+
+  // --- sign-in (anyone may call) -----------------------------------------------------------
+  // Identity events go to the chain of the org the session opens in, or to the installation's
+  // when there is none; a refusal keeps the route's action (`public`), with an anonymous actor
+  // until the route has learnt who it was.
+  {
+    route: 'POST /v1/auth/email/start',
+    success: () => ({ method: 'POST', url: '/v1/auth/email/start', payload: { email: signer.email } }),
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.email_code.send', outcome: 'success', status: 202, resource: /^user:-$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'POST', url: '/v1/auth/email/start', payload: { email: 'not an address' } }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.email_code.send', outcome: 'failure', status: 400, resource: /^user:-$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+  {
+    // A member signs in: the session opens in the member's org, and the event is that org's.
+    route: 'POST /v1/auth/email/verify',
+    success: async () => ({ method: 'POST', url: '/v1/auth/email/verify', payload: { email: signer.email, code: await mailedCode(t, mail, signer.email) } }),
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.signin', outcome: 'success', status: 200, resource: ref('user', signer.userId), authz: null, actor: { type: 'user', id: signer.userId } }),
+    // The code was used: nobody is signed in, and the installation records the attempt.
+    failure: () => ({ method: 'POST', url: '/v1/auth/email/verify', payload: { email: signer.email, code: mail.codeFor(signer.email) } }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.signin', outcome: 'failure', status: 401, resource: /^user:\(unknown\)$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+  {
+    // The person belongs to no org: the session opens in none, and the installation records it.
+    route: 'POST /v1/auth/password',
+    success: () => ({ method: 'POST', url: '/v1/auth/password', payload: { email: passworded.email, password: PASSWORD } }),
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.signin', outcome: 'success', status: 200, resource: ref('user', passworded.userId), authz: null, actor: { type: 'user', id: passworded.userId }, org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'POST', url: '/v1/auth/password', payload: { email: passworded.email, password: `${PASSWORD}-not` } }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.signin', outcome: 'failure', status: 401, resource: /^user:\(unknown\)$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+  {
+    route: 'POST /v1/auth/mfa',
+    success: async () => {
+      const first = await t.call(undefined, { method: 'POST', url: '/v1/auth/password', payload: { email: twoFactor.email, password: PASSWORD } });
+      assert.equal(first.json().mfa_required, true, first.body);
+      return { method: 'POST', url: '/v1/auth/mfa', payload: { mfa_token: first.json().mfa_token, recovery_code: authenticator.recoveryCodes[0] } };
+    },
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.mfa.verify', outcome: 'success', status: 200, resource: ref('user', twoFactor.userId), authz: null, actor: { type: 'user', id: twoFactor.userId }, org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'POST', url: '/v1/auth/mfa', payload: { mfa_token: `sr_mfa_${'A'.repeat(86)}`, code: '123456' } }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.mfa.verify', outcome: 'failure', status: 401, resource: /^user:\(unknown\)$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+  {
+    // A refresh is recorded in the chain of the session's org.
+    route: 'POST /v1/auth/refresh',
+    success: async () => ({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: (await signInByEmail(t, mail, signer.email)).refresh_token } }),
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.refresh', outcome: 'success', status: 200, resource: ref('user', signer.userId), authz: null, actor: { type: 'user', id: signer.userId } }),
+    failure: () => ({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: `sr_refresh_${'A'.repeat(86)}` } }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.refresh', outcome: 'failure', status: 401, resource: /^user:\(unknown\)$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+  {
+    route: 'GET /v1/auth/oidc/providers',
+    success: () => ({ method: 'GET', url: '/v1/auth/oidc/providers' }),
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.oidc.start', outcome: 'success', status: 200, resource: /^user:-$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'GET', url: '/v1/auth/oidc/providers?x=1' }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.oidc.start', outcome: 'failure', status: 400, resource: /^user:-$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+  {
+    route: 'GET /v1/auth/oidc/{provider}/start',
+    success: () => ({ method: 'GET', url: '/v1/auth/oidc/test/start' }),
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.oidc.start', outcome: 'success', status: 302, resource: /^user:-$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+    // No provider of that name is configured.
+    failure: () => ({ method: 'GET', url: '/v1/auth/oidc/nope/start' }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.oidc.start', outcome: 'failure', status: 404, resource: /^user:-$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+  {
+    // The browser back from the provider, with the cookie its start set; the person has no org.
+    route: 'GET /v1/auth/oidc/{provider}/callback',
+    success: async () => {
+      const start = await t.call(undefined, { method: 'GET', url: '/v1/auth/oidc/test/start' });
+      assert.equal(start.statusCode, 302, start.body);
+      const binding = start.cookies.find((c) => c.name === '__Host-sr_oidc')?.value;
+      const back = await provider.login(String(start.headers.location), 'ada');
+      return { method: 'GET', url: `${back.pathname}${back.search}`, headers: { cookie: `__Host-sr_oidc=${binding}` } };
+    },
+    successAs: () => null,
+    successEvent: () => ({ action: 'auth.oidc.callback', outcome: 'success', status: 303, resource: ref('user', oidcPerson.userId), authz: null, actor: { type: 'user', id: oidcPerson.userId }, org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'GET', url: '/v1/auth/oidc/nope/callback?code=x&state=y' }),
+    failureAs: () => null,
+    failureEvent: () => ({ action: 'auth.oidc.callback', outcome: 'failure', status: 404, resource: /^user:\(unknown\)$/, authz: null, actor: ANONYMOUS, org: INSTALLATION_ORG_ID }),
+  },
+
+  // --- the signed-in person ----------------------------------------------------------------
+  // Recorded in the session's org (the employee's sessions are in the test org), or in the
+  // installation's chain for a session in none; the actor is the person (user id).
+  {
+    route: 'GET /v1/me',
+    success: () => ({ method: 'GET', url: '/v1/me' }),
+    successAs: () => employee.token,
+    successEvent: () => ({ action: 'me.describe', outcome: 'success', status: 200, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+    failure: () => ({ method: 'GET', url: '/v1/me?x=1' }),
+    failureAs: () => loner.token,
+    failureEvent: () => ({ action: 'me.describe', outcome: 'failure', status: 400, resource: ref('user', loner.userId), authz: null, actor: person(loner), org: INSTALLATION_ORG_ID }),
+  },
+  {
+    route: 'GET /v1/me/orgs',
+    success: () => ({ method: 'GET', url: '/v1/me/orgs' }),
+    successAs: () => loner.token,
+    successEvent: () => ({ action: 'me.orgs', outcome: 'success', status: 200, resource: ref('user', loner.userId), authz: null, actor: person(loner), org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'GET', url: '/v1/me/orgs?x=1' }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'me.orgs', outcome: 'failure', status: 400, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'GET /v1/me/sessions',
+    success: () => ({ method: 'GET', url: '/v1/me/sessions' }),
+    successAs: () => employee.token,
+    successEvent: () => ({ action: 'session.list', outcome: 'success', status: 200, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+    failure: () => ({ method: 'GET', url: '/v1/me/sessions?x=1' }),
+    failureAs: () => loner.token,
+    failureEvent: () => ({ action: 'session.list', outcome: 'failure', status: 400, resource: ref('user', loner.userId), authz: null, actor: person(loner), org: INSTALLATION_ORG_ID }),
+  },
+  {
+    route: 'DELETE /v1/me/sessions/{sessionId}',
+    success: () => ({ method: 'DELETE', url: `/v1/me/sessions/${employeeOtherSession}` }),
+    successAs: () => employee.token,
+    successEvent: () => ({ action: 'session.revoke', outcome: 'success', status: 204, resource: ref('session', employeeOtherSession), authz: null, actor: person(employee) }),
+    // Another person's session: not the caller's to end, and not found.
+    failure: () => ({ method: 'DELETE', url: `/v1/me/sessions/${loner.sessionId}` }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'session.revoke', outcome: 'failure', status: 404, resource: ref('session', loner.sessionId), authz: null, actor: person(employee) }),
+  },
+  {
+    // Out of any org: the event follows the session to the installation's chain.
+    route: 'POST /v1/auth/switch',
+    success: () => ({ method: 'POST', url: '/v1/auth/switch', payload: { org_id: null } }),
+    successAs: () => switcher.token,
+    successEvent: () => ({ action: 'auth.switch', outcome: 'success', status: 200, resource: ref('user', switcher.userId), authz: null, actor: person(switcher), org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'POST', url: '/v1/auth/switch', payload: { org_id: missingVault } }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'auth.switch', outcome: 'failure', status: 404, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'POST /v1/auth/step-up',
+    success: () => ({ method: 'POST', url: '/v1/auth/step-up', payload: { recovery_code: authenticator.recoveryCodes[1] } }),
+    successAs: () => twoFactor.token,
+    successEvent: () => ({ action: 'auth.step_up', outcome: 'success', status: 204, resource: ref('user', twoFactor.userId), authz: null, actor: person(twoFactor), org: INSTALLATION_ORG_ID }),
+    // The employee has no authenticator: no code is right.
+    failure: () => ({ method: 'POST', url: '/v1/auth/step-up', payload: { code: '123456' } }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'auth.step_up', outcome: 'failure', status: 401, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'POST /v1/me/mfa/totp',
+    success: () => ({ method: 'POST', url: '/v1/me/mfa/totp' }),
+    successAs: () => loner.token,
+    successEvent: () => ({ action: 'mfa.totp.enrol', outcome: 'success', status: 201, resource: ref('user', loner.userId), authz: null, actor: person(loner), org: INSTALLATION_ORG_ID }),
+    // One authenticator at a time.
+    failure: () => ({ method: 'POST', url: '/v1/me/mfa/totp' }),
+    failureAs: () => twoFactor.token,
+    failureEvent: () => ({ action: 'mfa.totp.enrol', outcome: 'failure', status: 409, resource: ref('user', twoFactor.userId), authz: null, actor: person(twoFactor), org: INSTALLATION_ORG_ID }),
+  },
+  {
+    route: 'POST /v1/me/mfa/totp/confirm',
+    success: async () => {
+      const enrol = await t.call(confirmer.token, { method: 'POST', url: '/v1/me/mfa/totp' });
+      assert.equal(enrol.statusCode, 201, enrol.body);
+      const secret = base32Decode(enrol.json().secret);
+      return { method: 'POST', url: '/v1/me/mfa/totp/confirm', payload: { code: totpCode(secret, totpStep(new Date())) } };
+    },
+    successAs: () => confirmer.token,
+    successEvent: () => ({ action: 'mfa.totp.confirm', outcome: 'success', status: 200, resource: ref('user', confirmer.userId), authz: null, actor: person(confirmer), org: INSTALLATION_ORG_ID }),
+    // Nothing to confirm: no enrolment was started.
+    failure: () => ({ method: 'POST', url: '/v1/me/mfa/totp/confirm', payload: { code: '123456' } }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'mfa.totp.confirm', outcome: 'failure', status: 409, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'POST /v1/me/mfa/recovery-codes',
+    success: () => ({ method: 'POST', url: '/v1/me/mfa/recovery-codes' }),
+    successAs: () => twoFactor.token,
+    successEvent: () => ({ action: 'mfa.recovery_codes.regenerate', outcome: 'success', status: 200, resource: ref('user', twoFactor.userId), authz: null, actor: person(twoFactor), org: INSTALLATION_ORG_ID }),
+    // No authenticator: no recovery codes to replace.
+    failure: () => ({ method: 'POST', url: '/v1/me/mfa/recovery-codes' }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'mfa.recovery_codes.regenerate', outcome: 'failure', status: 409, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'DELETE /v1/me/mfa/totp',
+    success: () => ({ method: 'DELETE', url: '/v1/me/mfa/totp' }),
+    successAs: () => twoFactor.token,
+    successEvent: () => ({ action: 'mfa.totp.remove', outcome: 'success', status: 204, resource: ref('user', twoFactor.userId), authz: null, actor: person(twoFactor), org: INSTALLATION_ORG_ID }),
+    // A session whose second factor is not recent: step up first.
+    failure: () => ({ method: 'DELETE', url: '/v1/me/mfa/totp' }),
+    failureAs: () => employeeStale,
+    failureEvent: () => ({ action: 'mfa.totp.remove', outcome: 'failure', status: 403, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'PUT /v1/me/password',
+    success: () => ({ method: 'PUT', url: '/v1/me/password', payload: { password: `${PASSWORD}-loner` } }),
+    successAs: () => loner.token,
+    successEvent: () => ({ action: 'password.set', outcome: 'success', status: 204, resource: ref('user', loner.userId), authz: null, actor: person(loner), org: INSTALLATION_ORG_ID }),
+    // A common password.
+    failure: () => ({ method: 'PUT', url: '/v1/me/password', payload: { password: 'password' } }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'password.set', outcome: 'failure', status: 400, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'POST /v1/auth/sign-out',
+    success: () => ({ method: 'POST', url: '/v1/auth/sign-out' }),
+    successAs: () => employeeThird.token,
+    successEvent: () => ({ action: 'auth.signout', outcome: 'success', status: 204, resource: ref('session', employeeThird.sessionId), authz: null, actor: person(employee) }),
+    failure: () => ({ method: 'POST', url: '/v1/auth/sign-out?x=1' }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'auth.signout', outcome: 'failure', status: 400, resource: ref('session', employee.sessionId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'POST /v1/auth/sign-out-everywhere',
+    success: () => ({ method: 'POST', url: '/v1/auth/sign-out-everywhere' }),
+    successAs: () => departing.token,
+    successEvent: () => ({ action: 'auth.signout.everywhere', outcome: 'success', status: 200, resource: ref('user', departing.userId), authz: null, actor: person(departing), org: INSTALLATION_ORG_ID }),
+    failure: () => ({ method: 'POST', url: '/v1/auth/sign-out-everywhere?x=1' }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'auth.signout.everywhere', outcome: 'failure', status: 400, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    route: 'DELETE /v1/me',
+    success: () => ({ method: 'DELETE', url: '/v1/me' }),
+    successAs: () => deleting.token,
+    successEvent: () => ({ action: 'me.delete', outcome: 'success', status: 204, resource: ref('user', deleting.userId), authz: null, actor: person(deleting), org: INSTALLATION_ORG_ID }),
+    // A member of an org leaves it first.
+    failure: () => ({ method: 'DELETE', url: '/v1/me' }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'me.delete', outcome: 'failure', status: 409, resource: ref('user', employee.userId), authz: null, actor: person(employee) }),
+  },
+  {
+    // Recorded in the new org's chain, with its founder named as the org's member.
+    route: 'POST /v1/orgs',
+    success: () => ({ method: 'POST', url: '/v1/orgs', payload: { name: foundedName } }),
+    successAs: () => founder.token,
+    successEvent: (res) => ({
+      action: 'org.create',
+      outcome: 'success',
+      status: null,
+      resource: ref('org', res.json().id),
+      authz: null,
+      actor: { type: 'user', id: res.json().member_id },
+      org: res.json().id,
+    }),
+    // The name is taken (whatever its case): no org, so the session's chain records it.
+    failure: () => ({ method: 'POST', url: '/v1/orgs', payload: { name: foundedName.toUpperCase() } }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'org.create', outcome: 'failure', status: 409, resource: /^org:\(new\)$/, authz: null, actor: person(employee) }),
+  },
+  {
+    // Recorded in the invitation's org, naming the new member.
+    route: 'POST /v1/invitations/accept',
+    success: async () => ({ method: 'POST', url: '/v1/invitations/accept', payload: { token: (acceptedInvitation = await invite(invitee.email)).token } }),
+    successAs: () => invitee.token,
+    successEvent: (res) => ({
+      action: 'invitation.accept',
+      outcome: 'success',
+      status: null,
+      resource: ref('invitation', acceptedInvitation.id),
+      authz: null,
+      actor: { type: 'user', id: res.json().member_id },
+    }),
+    // Someone else's invitation: the signed token names the org, which records the attempt.
+    failure: async () => ({ method: 'POST', url: '/v1/invitations/accept', payload: { token: (refusedInvitation = await invite(personEmail('invited'))).token } }),
+    failureAs: () => loner.token,
+    failureEvent: () => ({ action: 'invitation.accept', outcome: 'failure', status: 404, resource: ref('invitation', refusedInvitation.id), authz: null, actor: person(loner) }),
+  },
+
+  // --- the org, its invitations and tokens ---------------------------------------------------
+  {
+    route: 'GET /v1/org',
+    success: () => ({ method: 'GET', url: '/v1/org' }),
+    successEvent: () => ({ action: 'org.describe', outcome: 'success', status: 200, resource: ref('org', org.orgId), authz: allowed('describe') }),
+    failure: () => ({ method: 'GET', url: '/v1/org' }),
+    failureAs: () => agentAccessToken(t, requester),
+    failureEvent: () => ({ action: 'org.describe', outcome: 'failure', status: 404, resource: ref('org', org.orgId), authz: refused('describe'), actor: { type: 'agent', id: requester.id } }),
+  },
+  {
+    route: 'PATCH /v1/org',
+    success: () => ({ method: 'PATCH', url: '/v1/org', payload: { require_mfa: false, password_sign_in: false } }),
+    successEvent: () => ({ action: 'org.update', outcome: 'success', status: null, resource: ref('org', org.orgId), authz: allowed('admin') }),
+    // An admin whose second factor is not recent: step up first.
+    failure: () => ({ method: 'PATCH', url: '/v1/org', payload: { require_mfa: true } }),
+    failureAs: () => staleAdmin,
+    failureEvent: () => ({ action: 'org.update', outcome: 'failure', status: 403, resource: ref('org', org.orgId), authz: refused('admin') }),
+  },
+  {
+    route: 'POST /v1/org/transfer-ownership',
+    success: () => ({ method: 'POST', url: '/v1/org/transfer-ownership', payload: { member_id: heir.id } }),
+    successEvent: () => ({ action: 'org.transfer', outcome: 'success', status: null, resource: ref('org', org.orgId), authz: allowed('admin') }),
+    failure: () => ({ method: 'POST', url: '/v1/org/transfer-ownership', payload: { member_id: colleague.id } }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'org.transfer', outcome: 'failure', status: 404, resource: ref('org', org.orgId), authz: refused('admin'), actor: { type: 'user', id: employee.id } }),
+  },
+  {
+    route: 'POST /v1/org/leave',
+    success: () => ({ method: 'POST', url: '/v1/org/leave' }),
+    successAs: () => leaver.token,
+    successEvent: () => ({ action: 'org.leave', outcome: 'success', status: null, resource: ref('org', org.orgId), authz: null, actor: { type: 'user', id: leaver.id } }),
+    // A root token is no member: it is revoked, not left.
+    failure: () => ({ method: 'POST', url: '/v1/org/leave' }),
+    failureEvent: () => ({ action: 'org.leave', outcome: 'failure', status: 409, resource: ref('org', org.orgId), authz: null }),
+  },
+  {
+    route: 'POST /v1/invitations',
+    success: () => ({ method: 'POST', url: '/v1/invitations', payload: { email: personEmail('invited'), role: 'employee' } }),
+    successEvent: () => ({ action: 'invitation.create', outcome: 'success', status: null, resource: ref('invitation', UUID), authz: allowed('admin') }),
+    failure: () => ({ method: 'POST', url: '/v1/invitations', payload: { email: personEmail('invited'), role: 'employee' } }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'invitation.create', outcome: 'failure', status: 404, resource: /^invitation:\(new\)$/, authz: refused('admin') }),
+  },
+  {
+    route: 'GET /v1/invitations',
+    success: () => ({ method: 'GET', url: '/v1/invitations' }),
+    successEvent: () => ({ action: 'invitation.list', outcome: 'success', status: 200, resource: ref('org', org.orgId), authz: allowed('describe') }),
+    failure: () => ({ method: 'GET', url: '/v1/invitations' }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'invitation.list', outcome: 'failure', status: 404, resource: ref('org', org.orgId), authz: refused('describe') }),
+  },
+  {
+    route: 'DELETE /v1/invitations/{invitationId}',
+    success: () => ({ method: 'DELETE', url: `/v1/invitations/${pendingInvitation.id}` }),
+    successEvent: () => ({ action: 'invitation.revoke', outcome: 'success', status: null, resource: ref('invitation', pendingInvitation.id), authz: allowed('admin') }),
+    failure: () => ({ method: 'DELETE', url: `/v1/invitations/${missingVault}` }),
+    failureEvent: () => ({ action: 'invitation.revoke', outcome: 'failure', status: 404, resource: ref('invitation', missingVault), authz: allowed('admin') }),
+  },
+  {
+    // A person in a session makes a personal token; no decision gates it.
+    route: 'POST /v1/tokens',
+    success: () => ({ method: 'POST', url: '/v1/tokens', payload: { description: 'audited script' } }),
+    successAs: () => employee.token,
+    successEvent: () => ({ action: 'token.create', outcome: 'success', status: null, resource: ref('token', UUID), authz: null, actor: { type: 'user', id: employee.id } }),
+    // A token does not make tokens.
+    failure: () => ({ method: 'POST', url: '/v1/tokens', payload: { description: 'from a root token' } }),
+    failureEvent: () => ({ action: 'token.create', outcome: 'failure', status: 409, resource: /^token:\(new\)$/, authz: null }),
+  },
+  {
+    // The caller's own tokens are listed, not gated.
+    route: 'GET /v1/tokens',
+    success: () => ({ method: 'GET', url: '/v1/tokens' }),
+    successEvent: () => ({ action: 'token.list', outcome: 'success', status: 200, resource: ref('org', org.orgId), authz: null }),
+    failure: () => ({ method: 'GET', url: '/v1/tokens?member=all' }),
+    failureEvent: () => ({ action: 'token.list', outcome: 'failure', status: 400, resource: ref('org', org.orgId), authz: null }),
+  },
+  {
+    route: 'DELETE /v1/tokens/{tokenId}',
+    success: () => ({ method: 'DELETE', url: `/v1/tokens/${tokenIdOf(colleague.personalToken)}` }),
+    successEvent: () => ({ action: 'token.revoke', outcome: 'success', status: null, resource: ref('token', tokenIdOf(colleague.personalToken)), authz: allowed('admin') }),
+    // The org's root token is an owner's to revoke: to anyone else it is not there.
+    failure: () => ({ method: 'DELETE', url: `/v1/tokens/${tokenIdOf(org.token)}` }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'token.revoke', outcome: 'failure', status: 404, resource: ref('token', tokenIdOf(org.token)), authz: null }),
+  },
+  {
+    route: 'POST /v1/members/{memberId}/sessions/revoke',
+    success: () => ({ method: 'POST', url: `/v1/members/${colleague.id}/sessions/revoke` }),
+    successEvent: () => ({ action: 'member.sessions.revoke', outcome: 'success', status: null, resource: ref('member', colleague.id), authz: allowed('admin') }),
+    failure: () => ({ method: 'POST', url: `/v1/members/${colleague.id}/sessions/revoke` }),
+    failureAs: () => employee.token,
+    failureEvent: () => ({ action: 'member.sessions.revoke', outcome: 'failure', status: 404, resource: ref('member', colleague.id), authz: refused('admin') }),
+  },
 ];
 
 let emptyVault = '';
@@ -577,6 +988,43 @@ let roleToDelete = '';
 let review: { id: string; items: string[] };
 let approvalToApprove = '';
 let approvalToDeny = '';
+/** The people the identity routes are called as, and what they act on (made in the test). */
+let signer: TestMember;
+let switcher: TestMember;
+let leaver: TestMember;
+let heir: TestMember;
+let loner: TestPerson;
+let passworded: TestPerson;
+let twoFactor: TestPerson;
+let authenticator: TestAuthenticator;
+let confirmer: TestPerson;
+let departing: TestPerson;
+let deleting: TestPerson;
+let founder: TestPerson;
+let invitee: TestPerson;
+let oidcPerson: TestPerson;
+let employeeOtherSession = '';
+let employeeThird: { token: string; sessionId: string };
+let employeeStale = '';
+let staleAdmin = '';
+let foundedName = '';
+let pendingInvitation: { id: string; token: string };
+let acceptedInvitation: { id: string; token: string };
+let refusedInvitation: { id: string; token: string };
+
+const PASSWORD = 'Audited-Quartz-Passphrase-7';
+const ANONYMOUS = { type: 'anonymous', id: '-' };
+/** A person as identity events name them: by user id. */
+const person = (p: { userId: string }) => ({ type: 'user', id: p.userId });
+/** The id of a token of ours (the part after its kind names the org and the token). */
+const tokenIdOf = (token: string) => (parseToken(token) as { tokenId: string }).tokenId;
+
+/** Invites `email` to the test org as an employee (root token); the invitation's id and token. */
+async function invite(email: string): Promise<{ id: string; token: string }> {
+  const res = await t.call(org.token, { method: 'POST', url: '/v1/invitations', payload: { email, role: 'employee' } });
+  assert.equal(res.statusCode, 201, res.body);
+  return { id: res.json().id, token: res.json().token };
+}
 
 const policyBody = (pattern: string) => ({ principal_type: 'role', principal_id: 'employee', secret_path_pattern: pattern, permissions: ['describe'] });
 const approvalBody = (pattern: string) => ({ vault_id: vaultId, secret_path_pattern: pattern, permissions: ['read'], reason: 'audited request' });
@@ -619,16 +1067,30 @@ async function lastSeq(): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-async function expectRecorded(request: InjectOptions, expected: Expected, what: string, as?: As): Promise<void> {
+/** Every event a request recorded, in whichever org's chain (the installation's too). */
+async function eventsOfRequest(requestId: string): Promise<{ org: string; event: Event['event'] }[]> {
+  const rows = await t.database.superuser((c) =>
+    c.query<{ org_id: string; canonical: string }>(
+      "SELECT org_id, canonical FROM audit_events WHERE canonical::jsonb ->> 'request_id' = $1 ORDER BY org_id, seq",
+      [requestId],
+    ),
+  );
+  return rows.map((r) => ({ org: r.org_id, event: JSON.parse(r.canonical) as Event['event'] }));
+}
+
+async function expectRecorded(request: InjectOptions, expectedOf: (res: LightMyRequestResponse) => Expected, what: string, as?: As): Promise<void> {
   const token = as ? await as() : org.token;
-  const before = await lastSeq();
   const res = await t.call(token ?? undefined, request);
-  if (expected.outcome === 'success') assert.ok(res.statusCode < 300, `${what}: ${res.statusCode} ${res.body}`);
+  const expected = expectedOf(res);
+  // A change recorded with its transaction has no status in its event; anything else has the answer's.
+  if (expected.outcome === 'success' && expected.status === null) assert.ok(res.statusCode < 300, `${what}: ${res.statusCode} ${res.body}`);
   else assert.equal(res.statusCode, expected.status, `${what}: ${res.body}`);
-  const events = await eventsAfter(before);
-  const mine = events.filter((e) => e.event.request_id === res.headers['x-request-id']);
-  assert.equal(mine.length, 1, `${what}: exactly one event for the request, got ${JSON.stringify(events)}`);
-  const e = (mine[0] as Event).event;
+  // Exactly one event, in the chain it belongs to: never also (or instead) in another org's.
+  const mine = await eventsOfRequest(String(res.headers['x-request-id']));
+  assert.equal(mine.length, 1, `${what}: exactly one event for the request, got ${JSON.stringify(mine)}`);
+  const chain = expected.org ?? org.orgId;
+  assert.equal(mine[0]?.org, chain, `${what}: recorded in ${mine[0]?.org === INSTALLATION_ORG_ID ? 'the installation chain' : `org ${mine[0]?.org}`}, not ${chain}`);
+  const e = (mine[0] as { event: Event['event'] }).event;
   assert.equal(e.action, expected.action, what);
   assert.equal(e.outcome, expected.outcome, what);
   assert.equal(e.status, expected.status, what);
@@ -661,14 +1123,15 @@ test('every route records its event, for a success and for a failure', async () 
   sinkToDelete = sink.json().id;
   await putSecret(t, org, vaultId, 'to/delete', { value: 'x' });
   await setUpAccess();
+  await setUpPeople();
   const failures: string[] = [];
   for (const c of cases) {
-    for (const [request, expected, as, what] of [
-      [c.success(), c.successEvent(), c.successAs, `${c.route} (success)`],
-      [c.failure(), c.failureEvent(), c.failureAs, `${c.route} (failure)`],
-    ] as const) {
+    for (const side of [
+      { request: c.success, expected: c.successEvent, as: c.successAs, what: `${c.route} (success)` },
+      { request: c.failure, expected: c.failureEvent, as: c.failureAs, what: `${c.route} (failure)` },
+    ]) {
       try {
-        await expectRecorded(request, expected, what, as);
+        await expectRecorded(await side.request(), side.expected, side.what, side.as);
       } catch (err) {
         failures.push((err as Error).message.split('\n')[0] as string);
       }
@@ -713,6 +1176,37 @@ async function setUpAccess(): Promise<void> {
   };
   approvalToApprove = await ask('/approve/*');
   approvalToDeny = await ask('/deny/*');
+}
+
+/** The people the identity, org, invitation and token routes are called as. */
+async function setUpPeople(): Promise<void> {
+  signer = await createMember(t, org, 'employee');
+  switcher = await createMember(t, org, 'employee');
+  leaver = await createMember(t, org, 'employee');
+  heir = await createMember(t, org, 'employee');
+  loner = await signInWithoutOrg(t);
+  passworded = await signInWithoutOrg(t);
+  twoFactor = await signInWithoutOrg(t);
+  for (const p of [passworded, twoFactor]) {
+    const set = await t.call(p.token, { method: 'PUT', url: '/v1/me/password', payload: { password: PASSWORD } });
+    assert.equal(set.statusCode, 204, set.body);
+  }
+  authenticator = await enrolTotp(t, twoFactor.token);
+  confirmer = await signInWithoutOrg(t);
+  departing = await signInWithoutOrg(t);
+  deleting = await signInWithoutOrg(t);
+  founder = await signInWithoutOrg(t);
+  foundedName = `founded-${randomUUID()}`;
+  invitee = await signInWithoutOrg(t);
+  // The provider's account signs in as this person: its address is theirs, and verified.
+  oidcPerson = await signInWithoutOrg(t, oidcEmail);
+  employeeOtherSession = (await openSession(t, employee.userId, org.orgId)).sessionId;
+  employeeThird = await openSession(t, employee.userId, org.orgId);
+  employeeStale = (await openSession(t, employee.userId, org.orgId, { mfa: false })).token;
+  const admin = await t.call(org.token, { method: 'POST', url: '/v1/members', payload: { email: personEmail('admin'), role: 'admin' } });
+  assert.equal(admin.statusCode, 201, admin.body);
+  staleAdmin = (await signInAsMember(t, org.orgId, admin.json().member.id, admin.json().member.email, { mfa: false })).token;
+  pendingInvitation = await invite(personEmail('pending'));
 }
 
 test('a failed authentication is recorded as auth.failure in the org the token names, without the token', async () => {

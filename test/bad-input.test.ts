@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
+import { parseToken } from '../src/domains/tokens/tokens.fns.js';
 import { errorCatalogue, type ErrorCode } from '../src/errors.js';
+import { base32Decode, totpCode, totpStep } from '../src/identity/totp.js';
 import {
   agentAccessToken,
   createAgent,
@@ -18,6 +20,17 @@ import {
   type TestMember,
   type TestOrg,
 } from './support/app.js';
+import { startOidcProvider, type TestOidcProvider } from './support/oidc-provider.js';
+import {
+  createCapturingMailer,
+  enrolTotp,
+  mailedCode,
+  openSession,
+  personEmail,
+  signInByEmail,
+  signInWithoutOrg,
+  type TestPerson,
+} from './support/routes.js';
 
 /**
  * Acceptance: every malformed request in a table of bad inputs (bad JSON, huge body, bad path,
@@ -33,6 +46,20 @@ let scratchVaultId: string;
 /** Receives the generated writes. */
 let fuzzVaultId: string;
 let port: number;
+/** Sign-in codes are read from what the app mailed. */
+const mail = createCapturingMailer();
+/** A real OpenID provider on loopback, so an OIDC sign-in has somewhere to start and come back from. */
+let provider: TestOidcProvider;
+const PUBLIC_URL = 'http://127.0.0.1:8400';
+const OIDC_ACCOUNT = personEmail('oidc');
+/** The org's name (org names are unique across the installation, whatever their case). */
+const ORG_NAME = `bad-input-org-${process.pid}`;
+/** A person with a password and no org, whom the sign-in cases name. */
+let passworded: TestPerson;
+const PASSWORD = 'Bad-Input-Quartz-Passphrase-3';
+/** A person in no org, and the kept member signed in again with no recent second factor. */
+let loner: TestPerson;
+let staleSession: string;
 
 const KEPT_PATH = 'keep/me';
 const KEPT_VALUE = 'kept-value-\u00e9\u{1F511}';
@@ -49,6 +76,11 @@ interface Kept {
   item: string;
   approval: string;
   sink: string;
+  /** A pending invitation, and the signed token of its link. */
+  invitation: string;
+  invitationToken: string;
+  /** The kept member's personal token's id. */
+  token: string;
 }
 let kept: Kept;
 /** What they looked like before any malformed request (GET answers). */
@@ -58,9 +90,24 @@ const KEPT_EMAIL = 'kept.member@example.com';
 const FUTURE = new Date(Date.now() + 30 * 86_400_000).toISOString();
 
 before(async () => {
-  // Sinks on loopback are allowed, so the table has a sink to name.
-  t = await createTestApp({ audit: { sinksAllowPrivateNetworks: true } });
-  org = await t.createOrg();
+  provider = await startOidcProvider({
+    redirectUris: [`${PUBLIC_URL}/v1/auth/oidc/test/callback`],
+    accounts: { ada: { email: OIDC_ACCOUNT, email_verified: true, name: 'Ada' } },
+  });
+  // Sinks on loopback are allowed, so the table has a sink to name. The sign-in routes are
+  // limited per IP (120 requests a minute) and lock a source out of an account after a few
+  // failures: every request here comes from one address and most fail on purpose, so the limits
+  // are set out of reach — a 429 would hide the answer each case is about (lockout.test.ts tests them).
+  t = await createTestApp({
+    audit: { sinksAllowPrivateNetworks: true },
+    identity: {
+      publicUrl: PUBLIC_URL,
+      mailer: mail.mailer,
+      oidcProviders: [{ id: 'test', name: 'Test', issuer: provider.issuer, clientId: provider.clientId, clientSecret: provider.clientSecret }],
+      guard: { ipRequestsPerMinute: 1_000_000, maxFailures: 1_000_000, ipMaxFailures: 1_000_000, slowdownAfter: 1_000_000 },
+    },
+  });
+  org = await t.createOrg(ORG_NAME);
   vaultId = await createVault(t, org, 'bad-input-vault');
   scratchVaultId = await createVault(t, org, 'bad-input-scratch');
   fuzzVaultId = await createVault(t, org, 'bad-input-fuzz');
@@ -68,13 +115,21 @@ before(async () => {
   await putSecret(t, org, vaultId, KEPT_PATH, { value: 'kept-value-v1', type: 'password', tier: 'P0' });
   await putSecret(t, org, vaultId, KEPT_PATH, { value: KEPT_VALUE, type: 'password', tier: 'P0', metadata: { owner: 'ops' } });
   kept = await keepAccessThings();
+  passworded = await signInWithoutOrg(t);
+  const set = await t.call(passworded.token, { method: 'PUT', url: '/v1/me/password', payload: { password: PASSWORD } });
+  assert.equal(set.statusCode, 204, set.body);
+  loner = await signInWithoutOrg(t);
+  staleSession = (await openSession(t, kept.member.userId, org.orgId, { mfa: false })).token;
   keptBefore = await describeKept();
   // A real socket for the cases light-my-request would rewrite: it normalises `..` and `%2e%2e`
   // segments away (WHATWG URL parsing), as a browser would, but a raw client sends them as is.
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   port = (t.app.server.address() as AddressInfo).port;
 });
-after(() => t.close());
+after(async () => {
+  await t.close();
+  await provider.close();
+});
 
 /** One of every access thing, through the API: the table's bad requests name them. */
 async function keepAccessThings(): Promise<Kept> {
@@ -104,8 +159,27 @@ async function keepAccessThings(): Promise<Kept> {
     await t.call(org.token, { method: 'POST', url: '/v1/audit/sinks', payload: { kind: 'syslog', name: 'bad-input-sink', host: '127.0.0.1', port: 9, tls: false } }),
     'sink',
   );
-  return { agent, policy, member, holder, team, role, review: review.id, item: (review.items?.[0] as { id: string }).id, approval: approval.id, sink: sink.id };
+  const invited = await t.call(org.token, { method: 'POST', url: '/v1/invitations', payload: { email: 'kept.invitee@example.com', role: 'employee' } });
+  assert.equal(invited.statusCode, 201, invited.body);
+  return {
+    agent,
+    policy,
+    member,
+    holder,
+    team,
+    role,
+    review: review.id,
+    item: (review.items?.[0] as { id: string }).id,
+    approval: approval.id,
+    sink: sink.id,
+    invitation: invited.json().id,
+    invitationToken: invited.json().token,
+    token: tokenIdOf(member.personalToken),
+  };
 }
+
+/** The id of a token of ours (the part after its kind names the org and the token). */
+const tokenIdOf = (token: string) => (parseToken(token) as { tokenId: string }).tokenId;
 
 /** The kept access things as the API describes them. */
 async function describeKept(): Promise<Record<string, unknown>> {
@@ -124,6 +198,11 @@ async function describeKept(): Promise<Record<string, unknown>> {
     review: await get(`/v1/access/reviews/${kept.review}`),
     approval: await get(`/v1/approvals/${kept.approval}`),
     sinks: ((await get('/v1/audit/sinks')).sinks as { id: string; name: string; config: unknown }[]).map(({ id, name, config }) => ({ id, name, config })),
+    org: await get('/v1/org'),
+    invitations: await get('/v1/invitations'),
+    tokens: await get('/v1/tokens'),
+    // The kept member's own tokens (its personal token), as the member sees them.
+    memberTokens: (await t.call(kept.member.token, { method: 'GET', url: '/v1/tokens' })).json(),
   };
 }
 
@@ -138,7 +217,12 @@ interface BadInput {
   headers?: Record<string, string>;
   /** The raw body text. */
   body?: string;
-  /** 'token' (default): the org's token; 'none': no Authorization; else the header's value. */
+  /**
+   * 'token' (default): the org's root token; 'none': no Authorization; 'employee': the kept
+   * member's session (signed in, second factor recent); 'stale': another session of it, second
+   * factor not recent; 'personal': its personal token; 'loner': a person in no org; 'agent-key':
+   * an agent's API key; else the header's value.
+   */
   auth?: string;
   /** Send over a real socket, byte for byte (inject would normalise dot segments away). */
   raw?: true;
@@ -180,6 +264,19 @@ const ITEM_DECISION = '/v1/access/reviews/{review}/items/{item}/decision';
 const APPROVALS = '/v1/approvals';
 const APPROVAL = '/v1/approvals/{approval}';
 const AUDIT = '/v1/audit';
+const EMAIL_START = '/v1/auth/email/start';
+const EMAIL_VERIFY = '/v1/auth/email/verify';
+const PASSWORD_SIGN_IN = '/v1/auth/password';
+const MFA = '/v1/auth/mfa';
+const REFRESH = '/v1/auth/refresh';
+const OIDC = '/v1/auth/oidc';
+const ME = '/v1/me';
+const MY_SESSIONS = '/v1/me/sessions';
+const TOTP = '/v1/me/mfa/totp';
+const ORG = '/v1/org';
+const INVITATIONS = '/v1/invitations';
+const INVITATION = '/v1/invitations/{invitation}';
+const TOKENS = '/v1/tokens';
 
 /** A valid policy body with `over` laid over it. */
 const policy = (over: Record<string, unknown>) =>
@@ -260,6 +357,35 @@ const routes: { method: Method; url: string }[] = [
   { method: 'GET', url: APPROVAL },
   { method: 'POST', url: `${APPROVAL}/approve` },
   { method: 'POST', url: `${APPROVAL}/deny` },
+  { method: 'POST', url: `${MEMBER}/sessions/revoke` },
+  // The signed-in person's routes (a session: root, personal and agent tokens are no person).
+  { method: 'GET', url: ME },
+  { method: 'DELETE', url: ME },
+  { method: 'GET', url: `${ME}/orgs` },
+  { method: 'POST', url: '/v1/auth/switch' },
+  { method: 'POST', url: '/v1/auth/step-up' },
+  { method: 'POST', url: '/v1/auth/sign-out' },
+  { method: 'POST', url: '/v1/auth/sign-out-everywhere' },
+  { method: 'GET', url: MY_SESSIONS },
+  { method: 'DELETE', url: `${MY_SESSIONS}/{session}` },
+  { method: 'POST', url: TOTP },
+  { method: 'DELETE', url: TOTP },
+  { method: 'POST', url: `${TOTP}/confirm` },
+  { method: 'POST', url: `${ME}/mfa/recovery-codes` },
+  { method: 'PUT', url: `${ME}/password` },
+  { method: 'POST', url: '/v1/orgs' },
+  { method: 'POST', url: `${INVITATIONS}/accept` },
+  // The org, its invitations and tokens.
+  { method: 'GET', url: ORG },
+  { method: 'PATCH', url: ORG },
+  { method: 'POST', url: `${ORG}/leave` },
+  { method: 'POST', url: `${ORG}/transfer-ownership` },
+  { method: 'POST', url: INVITATIONS },
+  { method: 'GET', url: INVITATIONS },
+  { method: 'DELETE', url: INVITATION },
+  { method: 'POST', url: TOKENS },
+  { method: 'GET', url: TOKENS },
+  { method: 'DELETE', url: `${TOKENS}/{token}` },
 ];
 const hasBody = (m: Method) => m === 'POST' || m === 'PUT' || m === 'PATCH';
 
@@ -812,6 +938,168 @@ const cases: BadInput[] = [
   { name: 'list sinks: an unknown query parameter', method: 'GET', url: `${AUDIT}/sinks?kind=syslog`, status: 400, code: 'VALIDATION_FAILED' },
   { name: 'delete sink: an id that is not a UUID', method: 'DELETE', url: `${AUDIT}/sinks/siem`, status: 400, code: 'VALIDATION_FAILED' },
   { name: 'delete sink: a sink that does not exist', method: 'DELETE', url: `${AUDIT}/sinks/{missing}`, status: 404, code: 'NOT_FOUND' },
+
+  // === Sign-in (anyone may call; the body is the credential) ====================================
+
+  // --- POST /v1/auth/email/start -------------------------------------------------------------------
+  { name: 'e-mail code: invalid JSON text', method: 'POST', url: EMAIL_START, ...jsonText('{"email":'), auth: 'none', status: 400, code: 'INVALID_JSON' },
+  { name: 'e-mail code: a JSON array', method: 'POST', url: EMAIL_START, ...jsonText('["a@example.com"]'), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail code: a form-urlencoded body', method: 'POST', url: EMAIL_START, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'email=a%40example.com', auth: 'none', status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' },
+  { name: 'e-mail code: no e-mail', method: 'POST', url: EMAIL_START, ...json({}), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail code: a numeric e-mail', method: 'POST', url: EMAIL_START, ...json({ email: 42 }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail code: a 255-character e-mail', method: 'POST', url: EMAIL_START, ...json({ email: `${'a'.repeat(243)}@example.com` }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail code: two addresses', method: 'POST', url: EMAIL_START, ...json({ email: 'ada@example.com, eve@example.com' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail code: an address with a newline (header injection)', method: 'POST', url: EMAIL_START, ...json({ email: 'ada@example.com\nBcc: eve@example.com' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail code: an unknown field', method: 'POST', url: EMAIL_START, ...json({ email: 'ada@example.com', org_id: '{missing}' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail code: an unknown query parameter', method: 'POST', url: `${EMAIL_START}?resend=1`, ...json({ email: 'ada@example.com' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+
+  // --- POST /v1/auth/email/verify ------------------------------------------------------------------
+  { name: 'e-mail sign-in: no code', method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'ada@example.com' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail sign-in: a numeric code', method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'ada@example.com', code: 123456 }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail sign-in: a 33-character code', method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'ada@example.com', code: '1'.repeat(33) }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: "e-mail sign-in: session 'jwt'", method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'ada@example.com', code: '123456', session: 'jwt' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail sign-in: an org id that is not a UUID', method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'ada@example.com', code: '123456', org_id: 'acme' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail sign-in: an unknown field', method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'ada@example.com', code: '123456', remember: true }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail sign-in: an address that is not one', method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'not an address', code: '123456' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'e-mail sign-in: a code nobody was sent', method: 'POST', url: EMAIL_VERIFY, ...json({ email: 'nobody.sent@example.com', code: '123456' }), auth: 'none', status: 401, code: 'SIGN_IN_FAILED' },
+
+  // --- POST /v1/auth/password --------------------------------------------------------------------
+  { name: 'password sign-in: an empty password', method: 'POST', url: PASSWORD_SIGN_IN, ...json({ email: '{passworded}', password: '' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'password sign-in: a 1025-character password', method: 'POST', url: PASSWORD_SIGN_IN, ...json({ email: '{passworded}', password: 'p'.repeat(1025) }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'password sign-in: a numeric password', method: 'POST', url: PASSWORD_SIGN_IN, ...json({ email: '{passworded}', password: 12345678 }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'password sign-in: no e-mail', method: 'POST', url: PASSWORD_SIGN_IN, ...json({ password: PASSWORD }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'password sign-in: an unknown field (a code)', method: 'POST', url: PASSWORD_SIGN_IN, ...json({ email: '{passworded}', password: PASSWORD, code: '123456' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'password sign-in: the wrong password', method: 'POST', url: PASSWORD_SIGN_IN, ...json({ email: '{passworded}', password: `${PASSWORD}!` }), auth: 'none', status: 401, code: 'SIGN_IN_FAILED' },
+  { name: 'password sign-in: an address nobody has', method: 'POST', url: PASSWORD_SIGN_IN, ...json({ email: 'nobody.here@example.com', password: PASSWORD }), auth: 'none', status: 401, code: 'SIGN_IN_FAILED' },
+
+  // --- POST /v1/auth/mfa ---------------------------------------------------------------------------
+  { name: 'second factor: neither a code nor a recovery code', method: 'POST', url: MFA, ...json({ mfa_token: 'sr_mfa_x' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'second factor: both a code and a recovery code', method: 'POST', url: MFA, ...json({ mfa_token: 'sr_mfa_x', code: '123456', recovery_code: 'abcd-efgh' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'second factor: a 257-character MFA token', method: 'POST', url: MFA, ...json({ mfa_token: 'm'.repeat(257), code: '123456' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'second factor: a numeric code', method: 'POST', url: MFA, ...json({ mfa_token: 'sr_mfa_x', code: 123456 }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'second factor: an unknown field', method: 'POST', url: MFA, ...json({ mfa_token: 'sr_mfa_x', code: '123456', trust_device: true }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'second factor: no MFA token (nor its cookie)', method: 'POST', url: MFA, ...json({ code: '123456' }), auth: 'none', status: 401, code: 'SIGN_IN_FAILED' },
+  { name: 'second factor: an MFA token that is not one of ours', method: 'POST', url: MFA, ...json({ mfa_token: `sr_mfa_${'A'.repeat(86)}`, code: '123456' }), auth: 'none', status: 401, code: 'SIGN_IN_FAILED' },
+  { name: "second factor: the org's root token as the MFA token", method: 'POST', url: MFA, ...json({ mfa_token: '{root}', code: '123456' }), auth: 'none', status: 401, code: 'SIGN_IN_FAILED' },
+
+  // --- POST /v1/auth/refresh -----------------------------------------------------------------------
+  { name: 'refresh: a 257-character refresh token', method: 'POST', url: REFRESH, ...json({ refresh_token: 'r'.repeat(257) }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'refresh: a numeric refresh token', method: 'POST', url: REFRESH, ...json({ refresh_token: 1 }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'refresh: an unknown field', method: 'POST', url: REFRESH, ...json({ refresh_token: 'sr_refresh_x', org_id: '{missing}' }), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'refresh: a JSON array', method: 'POST', url: REFRESH, ...jsonText('["sr_refresh_x"]'), auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'refresh: a refresh token that is not one of ours', method: 'POST', url: REFRESH, ...json({ refresh_token: `sr_refresh_${'A'.repeat(86)}` }), auth: 'none', status: 401, code: 'UNAUTHENTICATED' },
+  { name: 'refresh: no refresh token at all', method: 'POST', url: REFRESH, auth: 'none', status: 401, code: 'UNAUTHENTICATED' },
+  { name: 'refresh: a refresh cookie without the CSRF token', method: 'POST', url: REFRESH, headers: { cookie: `__Host-sr_refresh=sr_refresh_${'A'.repeat(86)}` }, auth: 'none', status: 403, code: 'CSRF_FAILED' },
+
+  // --- /v1/auth/oidc -----------------------------------------------------------------------------
+  { name: 'identity providers: an unknown query parameter', method: 'GET', url: `${OIDC}/providers?all=1`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'OIDC start: a provider name in capitals', method: 'GET', url: `${OIDC}/Test/start`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'OIDC start: a 33-character provider name', method: 'GET', url: `${OIDC}/${'p'.repeat(33)}/start`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'OIDC start: a provider that is not configured', method: 'GET', url: `${OIDC}/nope/start`, auth: 'none', status: 404, code: 'NOT_FOUND' },
+  { name: 'OIDC start: a 513-character return path', method: 'GET', url: `${OIDC}/test/start?return_to=/${'r'.repeat(512)}`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'OIDC start: an unknown query parameter', method: 'GET', url: `${OIDC}/test/start?prompt=none`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'OIDC callback: a state nobody started, without the binding cookie', method: 'GET', url: `${OIDC}/test/callback?code=abc&state=xyz`, auth: 'none', status: 401, code: 'SIGN_IN_FAILED' },
+  { name: 'OIDC callback: a state given twice', method: 'GET', url: `${OIDC}/test/callback?code=abc&state=x&state=y`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'OIDC callback: a 4097-character parameter', method: 'GET', url: `${OIDC}/test/callback?code=${'c'.repeat(4097)}&state=x`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'OIDC callback: a provider that is not configured', method: 'GET', url: `${OIDC}/nope/callback?code=abc&state=xyz`, auth: 'none', status: 404, code: 'NOT_FOUND' },
+  { name: 'OIDC callback: a provider name with a dot', method: 'GET', url: `${OIDC}/te.st/callback?code=abc&state=xyz`, auth: 'none', status: 400, code: 'VALIDATION_FAILED' },
+
+  // === The signed-in person (sent as the kept member's session unless said) ======================
+  { name: 'who am I: an unknown query parameter', method: 'GET', url: `${ME}?expand=orgs`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: "who am I: the org's root token (no person)", method: 'GET', url: ME, status: 401, code: 'UNAUTHENTICATED' },
+  { name: "who am I: the member's personal token (no session)", method: 'GET', url: ME, auth: 'personal', status: 401, code: 'UNAUTHENTICATED' },
+  { name: 'delete my account: an unknown query parameter', method: 'DELETE', url: `${ME}?force=true`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'delete my account: while a member of an org', method: 'DELETE', url: ME, auth: 'employee', status: 409, code: 'INVALID_STATE' },
+  { name: 'my orgs: an unknown query parameter', method: 'GET', url: `${ME}/orgs?role=owner`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'switch org: an org id that is not a UUID', method: 'POST', url: '/v1/auth/switch', ...json({ org_id: 'acme' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'switch org: no org id', method: 'POST', url: '/v1/auth/switch', ...json({}), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'switch org: an org id as a number', method: 'POST', url: '/v1/auth/switch', ...json({ org_id: 1 }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'switch org: an unknown field', method: 'POST', url: '/v1/auth/switch', ...json({ org_id: null, member_id: '{member}' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'switch org: an org the person is not in', method: 'POST', url: '/v1/auth/switch', ...json({ org_id: '{missing}' }), auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: 'step-up: neither a code nor a recovery code', method: 'POST', url: '/v1/auth/step-up', ...json({}), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'step-up: both a code and a recovery code', method: 'POST', url: '/v1/auth/step-up', ...json({ code: '123456', recovery_code: 'abcd-efgh' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'step-up: a 65-character recovery code', method: 'POST', url: '/v1/auth/step-up', ...json({ recovery_code: 'r'.repeat(65) }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'step-up: a code with no authenticator enrolled', method: 'POST', url: '/v1/auth/step-up', ...json({ code: '123456' }), auth: 'employee', status: 401, code: 'SIGN_IN_FAILED' },
+  { name: 'sign out: an unknown query parameter', method: 'POST', url: '/v1/auth/sign-out?all=1', auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'sign out: invalid JSON in the body', method: 'POST', url: '/v1/auth/sign-out', ...jsonText('{'), auth: 'employee', status: 400, code: 'INVALID_JSON' },
+  { name: 'sign out everywhere: an unknown query parameter', method: 'POST', url: '/v1/auth/sign-out-everywhere?keep=this', auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'sign out everywhere: invalid JSON in the body', method: 'POST', url: '/v1/auth/sign-out-everywhere', ...jsonText('[1,'), auth: 'employee', status: 400, code: 'INVALID_JSON' },
+  { name: 'my sessions: an unknown query parameter', method: 'GET', url: `${MY_SESSIONS}?all=1`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'end a session: an id that is not a UUID', method: 'DELETE', url: `${MY_SESSIONS}/current`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'end a session: a session that does not exist', method: 'DELETE', url: `${MY_SESSIONS}/{missing}`, auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: "end a session: another person's session", method: 'DELETE', url: `${MY_SESSIONS}/{holder-session}`, auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: 'end a session: an unknown query parameter', method: 'DELETE', url: `${MY_SESSIONS}/{session}?reason=x`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'enrol TOTP: an unknown query parameter', method: 'POST', url: `${TOTP}?algorithm=SHA1`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'confirm TOTP: no code', method: 'POST', url: `${TOTP}/confirm`, ...json({}), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'confirm TOTP: a 33-character code', method: 'POST', url: `${TOTP}/confirm`, ...json({ code: '1'.repeat(33) }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'confirm TOTP: an unknown field (the secret)', method: 'POST', url: `${TOTP}/confirm`, ...json({ code: '123456', secret: 'JBSWY3DPEHPK3PXP' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'confirm TOTP: no enrolment was started', method: 'POST', url: `${TOTP}/confirm`, ...json({ code: '123456' }), auth: 'employee', status: 409, code: 'INVALID_STATE' },
+  { name: 'remove TOTP: an unknown query parameter', method: 'DELETE', url: `${TOTP}?all=1`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'remove TOTP: without a recent second factor', method: 'DELETE', url: TOTP, auth: 'stale', status: 403, code: 'STEP_UP_REQUIRED' },
+  { name: 'new recovery codes: no authenticator enrolled', method: 'POST', url: `${ME}/mfa/recovery-codes`, auth: 'employee', status: 409, code: 'INVALID_STATE' },
+  { name: 'new recovery codes: without a recent second factor', method: 'POST', url: `${ME}/mfa/recovery-codes`, auth: 'stale', status: 403, code: 'STEP_UP_REQUIRED' },
+  { name: 'new recovery codes: an unknown query parameter', method: 'POST', url: `${ME}/mfa/recovery-codes?count=100`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'set password: a common password', method: 'PUT', url: `${ME}/password`, ...json({ password: 'password' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'set password: 7 characters', method: 'PUT', url: `${ME}/password`, ...json({ password: 'Qz7!xkp' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'set password: 129 characters', method: 'PUT', url: `${ME}/password`, ...json({ password: `Qz7!${'x'.repeat(125)}` }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'set password: 1025 characters', method: 'PUT', url: `${ME}/password`, ...json({ password: 'p'.repeat(1025) }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'set password: a numeric password', method: 'PUT', url: `${ME}/password`, ...json({ password: 123456789 }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'set password: no password', method: 'PUT', url: `${ME}/password`, ...json({}), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'set password: an unknown field (the old one)', method: 'PUT', url: `${ME}/password`, ...json({ password: PASSWORD, old_password: 'x' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create org: a blank name', method: 'POST', url: '/v1/orgs', ...json({ name: '  ' }), auth: 'loner', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create org: a 101-character name', method: 'POST', url: '/v1/orgs', ...json({ name: 'o'.repeat(101) }), auth: 'loner', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create org: a name with a control character', method: 'POST', url: '/v1/orgs', ...json({ name: 'acme\u0007' }), auth: 'loner', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create org: an unknown field', method: 'POST', url: '/v1/orgs', ...json({ name: 'acme-unknown', owner: '{member}' }), auth: 'loner', status: 400, code: 'VALIDATION_FAILED' },
+  { name: "create org: an existing org's name, in capitals", method: 'POST', url: '/v1/orgs', ...json({ name: ORG_NAME.toUpperCase() }), auth: 'loner', status: 409, code: 'CONFLICT' },
+  { name: 'accept invitation: an empty token', method: 'POST', url: `${INVITATIONS}/accept`, ...json({ token: '' }), auth: 'loner', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'accept invitation: a 4097-character token', method: 'POST', url: `${INVITATIONS}/accept`, ...json({ token: 't'.repeat(4097) }), auth: 'loner', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'accept invitation: an unknown field', method: 'POST', url: `${INVITATIONS}/accept`, ...json({ token: 'x', role: 'owner' }), auth: 'loner', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'accept invitation: a token that is not one', method: 'POST', url: `${INVITATIONS}/accept`, ...json({ token: 'not.a.token' }), auth: 'loner', status: 404, code: 'NOT_FOUND' },
+  { name: "accept invitation: someone else's invitation", method: 'POST', url: `${INVITATIONS}/accept`, ...json({ token: '{invitation-token}' }), auth: 'loner', status: 404, code: 'NOT_FOUND' },
+
+  // === The org, its invitations and tokens ========================================================
+  { name: 'describe org: an unknown query parameter', method: 'GET', url: `${ORG}?with=members`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: "update org: require_mfa 'yes'", method: 'PATCH', url: ORG, ...json({ require_mfa: 'yes' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'update org: its name (not changeable here)', method: 'PATCH', url: ORG, ...json({ name: 'renamed' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'update org: a JSON array', method: 'PATCH', url: ORG, ...jsonText('[]'), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'update org: by an employee', method: 'PATCH', url: ORG, ...json({ require_mfa: true }), auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: 'leave org: as the root token (no member)', method: 'POST', url: `${ORG}/leave`, status: 409, code: 'INVALID_STATE' },
+  { name: 'leave org: an unknown query parameter', method: 'POST', url: `${ORG}/leave?member={member}`, auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'transfer ownership: a member id that is not a UUID', method: 'POST', url: `${ORG}/transfer-ownership`, ...json({ member_id: 'ada' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'transfer ownership: no member id', method: 'POST', url: `${ORG}/transfer-ownership`, ...json({}), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'transfer ownership: a member that does not exist', method: 'POST', url: `${ORG}/transfer-ownership`, ...json({ member_id: '{missing}' }), status: 404, code: 'NOT_FOUND' },
+  { name: 'transfer ownership: to an agent', method: 'POST', url: `${ORG}/transfer-ownership`, ...json({ member_id: '{agent}' }), status: 404, code: 'NOT_FOUND' },
+  { name: 'transfer ownership: by an employee', method: 'POST', url: `${ORG}/transfer-ownership`, ...json({ member_id: '{member}' }), auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: "invite: e-mail 'not-an-email'", method: 'POST', url: INVITATIONS, ...json({ email: 'not-an-email', role: 'employee' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'invite: an e-mail with a newline (header injection)', method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com\nBcc: eve@example.com', role: 'employee' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: "invite: role 'superuser'", method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com', role: 'superuser' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'invite: a role UUID that names no role', method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com', role: '{missing}' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'invite: expires in 721 hours', method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com', role: 'employee', expires_in_hours: 721 }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'invite: expires in 0 hours', method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com', role: 'employee', expires_in_hours: 0 }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'invite: expires in 1.5 hours', method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com', role: 'employee', expires_in_hours: 1.5 }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'invite: an unknown field (a message)', method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com', role: 'employee', message: 'hi' }), status: 400, code: 'VALIDATION_FAILED' },
+  { name: "invite: the kept member's e-mail, in capitals", method: 'POST', url: INVITATIONS, ...json({ email: KEPT_EMAIL.toUpperCase(), role: 'employee' }), status: 409, code: 'CONFLICT' },
+  { name: 'invite: by an employee', method: 'POST', url: INVITATIONS, ...json({ email: 'ada@example.com', role: 'employee' }), auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: 'list invitations: an unknown query parameter', method: 'GET', url: `${INVITATIONS}?status=pending`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'revoke invitation: an id that is not a UUID', method: 'DELETE', url: `${INVITATIONS}/latest`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'revoke invitation: one that does not exist', method: 'DELETE', url: `${INVITATIONS}/{missing}`, status: 404, code: 'NOT_FOUND' },
+  { name: 'revoke invitation: by an employee', method: 'DELETE', url: INVITATION, auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: 'create token: as the root token (tokens do not make tokens)', method: 'POST', url: TOKENS, ...json({ description: 'script' }), status: 409, code: 'INVALID_STATE' },
+  { name: 'create token: no description', method: 'POST', url: TOKENS, ...json({ expires_in_days: 30 }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create token: a blank description', method: 'POST', url: TOKENS, ...json({ description: '   ' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create token: a 201-character description', method: 'POST', url: TOKENS, ...json({ description: 'd'.repeat(201) }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create token: expires in 366 days', method: 'POST', url: TOKENS, ...json({ description: 'script', expires_in_days: 366 }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create token: expires in 0 days', method: 'POST', url: TOKENS, ...json({ description: 'script', expires_in_days: 0 }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'create token: an unknown field (a role)', method: 'POST', url: TOKENS, ...json({ description: 'script', role: 'owner' }), auth: 'employee', status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'list tokens: an unknown query parameter', method: 'GET', url: `${TOKENS}?kind=root`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'revoke token: an id that is not a UUID', method: 'DELETE', url: `${TOKENS}/sr_user_x`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: 'revoke token: one that does not exist', method: 'DELETE', url: `${TOKENS}/{missing}`, status: 404, code: 'NOT_FOUND' },
+  { name: "revoke token: the org's root token, by an employee", method: 'DELETE', url: `${TOKENS}/{root-token}`, auth: 'employee', status: 404, code: 'NOT_FOUND' },
+  { name: "revoke token: the org's last way in as an owner", method: 'DELETE', url: `${TOKENS}/{root-token}`, status: 409, code: 'INVALID_STATE' },
+  { name: "end a member's sessions: an id that is not a UUID", method: 'POST', url: `${MEMBERS}/ada/sessions/revoke`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: "end a member's sessions: a member that does not exist", method: 'POST', url: `${MEMBERS}/{missing}/sessions/revoke`, status: 404, code: 'NOT_FOUND' },
+  { name: "end a member's sessions: an unknown query parameter", method: 'POST', url: `${MEMBER}/sessions/revoke?notify=1`, status: 400, code: 'VALIDATION_FAILED' },
+  { name: "end a member's sessions: by an employee", method: 'POST', url: `${MEMBER}/sessions/revoke`, auth: 'employee', status: 404, code: 'NOT_FOUND' },
 ];
 
 /** A response, whichever way the request was sent. */
@@ -836,6 +1124,13 @@ const expand = (text: string) =>
     .replaceAll('{item}', kept.item)
     .replaceAll('{approval}', kept.approval)
     .replaceAll('{sink}', kept.sink)
+    .replaceAll('{invitation-token}', kept.invitationToken)
+    .replaceAll('{invitation}', kept.invitation)
+    .replaceAll('{token}', kept.token)
+    .replaceAll('{root-token}', tokenIdOf(org.token))
+    .replaceAll('{session}', kept.member.sessionId)
+    .replaceAll('{holder-session}', kept.holder.sessionId)
+    .replaceAll('{passworded}', passworded.email)
     .replaceAll('{root}', org.token);
 
 function authorizationOf(auth: string | undefined): Record<string, string> {
@@ -843,6 +1138,10 @@ function authorizationOf(auth: string | undefined): Record<string, string> {
   // The org's employee (it requested the kept approval); an agent's API key, which is no bearer token.
   if (auth === 'employee') return { authorization: `Bearer ${kept.member.token}` };
   if (auth === 'agent-key') return { authorization: `Bearer ${kept.agent.apiKey}` };
+  // The kept member's own session with no recent second factor; a person who belongs to no org.
+  if (auth === 'stale') return { authorization: `Bearer ${staleSession}` };
+  if (auth === 'loner') return { authorization: `Bearer ${loner.token}` };
+  if (auth === 'personal') return { authorization: `Bearer ${kept.member.personalToken}` };
   return { authorization: auth === undefined || auth === 'token' ? `Bearer ${org.token}` : auth };
 }
 
@@ -1199,8 +1498,13 @@ interface Template {
   params?: () => Record<string, string>;
   query?: () => Record<string, string>;
   body?: () => unknown;
-  /** The org's root token (default), its employee (who requests access), or no token. */
-  as?: 'member' | 'none';
+  /**
+   * The org's root token (default), its employee (who requests access, signed in), no token, or
+   * a caller made for each request (a route that ends its caller's session, or the person).
+   */
+  as?: 'member' | 'none' | (() => Promise<string>);
+  /** Request headers besides Authorization (the cookie a browser sends back to an OIDC callback). */
+  headers?: () => Record<string, string>;
 }
 
 /** What the OpenAPI document says a route takes: its path and query parameters, its body's fields. */
@@ -1209,6 +1513,8 @@ interface OperationInput {
   path: string;
   query: string[];
   fields: string[];
+  /** The redirects the route answers with when it succeeds (a browser's OIDC sign-in). */
+  redirects: number[];
 }
 
 describe('generated malformed requests on every route', () => {
@@ -1249,6 +1555,44 @@ describe('generated malformed requests on every route', () => {
     const sink = (await asGen('POST', '/v1/audit/sinks', { kind: 'syslog', name: 'gen-sink', host: '127.0.0.1', port: 9, tls: false })).id as string;
     let n = 0;
     const unique = (what: string) => `${what}-${++n}`;
+
+    // The identity routes: people (some in the org, most in none) and what they act on.
+    const person = await signInWithoutOrg(t);
+    const personOtherSession = (await openSession(t, person.userId, null)).sessionId;
+    const genPassworded = await signInWithoutOrg(t);
+    const twoFactor = await signInWithoutOrg(t);
+    for (const p of [genPassworded, twoFactor]) {
+      const set = await t.call(p.token, { method: 'PUT', url: '/v1/me/password', payload: { password: PASSWORD } });
+      assert.equal(set.statusCode, 204, set.body);
+    }
+    const twoFactorDevice = await enrolTotp(t, twoFactor.token);
+    const remover = await signInWithoutOrg(t);
+    await enrolTotp(t, remover.token);
+    const regenerator = await signInWithoutOrg(t);
+    await enrolTotp(t, regenerator.token);
+    const confirmer = await signInWithoutOrg(t);
+    const enrolled = await t.call(confirmer.token, { method: 'POST', url: '/v1/me/mfa/totp' });
+    assert.equal(enrolled.statusCode, 201, enrolled.body);
+    const confirmerSecret = base32Decode(enrolled.json().secret);
+    const founder = await signInWithoutOrg(t);
+    const switcher = await createMember(t, gen, 'employee');
+    const heir = await createMember(t, gen, 'employee');
+    const tokenHolder = await createMember(t, gen, 'employee');
+    const invitee = await signInWithoutOrg(t);
+    const invitation = (await asGen('POST', '/v1/invitations', { email: invitee.email, role: 'employee' })).token as string;
+    const doomedInvitation = (await asGen('POST', '/v1/invitations', { email: personEmail('doomed'), role: 'employee' })).id as string;
+    // Credentials the sign-in templates present once (the unmutated request uses them up).
+    const verifyEmail = personEmail('verify');
+    const verifyCode = await mailedCode(t, mail, verifyEmail);
+    const firstFactor = await t.call(undefined, { method: 'POST', url: '/v1/auth/password', payload: { email: twoFactor.email, password: PASSWORD } });
+    assert.equal(firstFactor.json().mfa_required, true, firstFactor.body);
+    const mfaToken = firstFactor.json().mfa_token as string;
+    const refreshToken = (await signInByEmail(t, mail, personEmail('refresh'))).refresh_token;
+    // An OIDC sign-in started in a browser and signed in at the provider: where it comes back.
+    const started = await t.call(undefined, { method: 'GET', url: '/v1/auth/oidc/test/start' });
+    assert.equal(started.statusCode, 302, started.body);
+    const binding = started.cookies.find((c) => c.name === '__Host-sr_oidc')?.value as string;
+    const back = await provider.login(String(started.headers.location), 'ada');
 
     const policyBody = () => ({
       principal_type: 'role',
@@ -1322,6 +1666,54 @@ describe('generated malformed requests on every route', () => {
       { route: 'GET /v1/approvals/{approvalId}', params: () => ({ approvalId: approvalIds[0] as string }) },
       { route: 'POST /v1/approvals/{approvalId}/deny', params: () => ({ approvalId: approvalIds[1] as string }), body: () => ({ note: 'generated' }) },
       { route: 'POST /v1/approvals/{approvalId}/approve', params: () => ({ approvalId: approvalIds[0] as string }), body: () => ({ note: 'generated', duration_seconds: 600 }) },
+      // Sign-in.
+      { route: 'POST /v1/auth/email/start', body: () => ({ email: personEmail('gen') }), as: 'none' },
+      { route: 'POST /v1/auth/email/verify', body: () => ({ email: verifyEmail, code: verifyCode, session: 'token' }), as: 'none' },
+      { route: 'POST /v1/auth/password', body: () => ({ email: genPassworded.email, password: PASSWORD, session: 'token' }), as: 'none' },
+      { route: 'POST /v1/auth/mfa', body: () => ({ mfa_token: mfaToken, recovery_code: twoFactorDevice.recoveryCodes[0], session: 'token' }), as: 'none' },
+      { route: 'POST /v1/auth/refresh', body: () => ({ refresh_token: refreshToken }), as: 'none' },
+      { route: 'GET /v1/auth/oidc/providers', as: 'none' },
+      { route: 'GET /v1/auth/oidc/{provider}/start', params: () => ({ provider: 'test' }), query: () => ({ return_to: '/dashboard' }), as: 'none' },
+      {
+        route: 'GET /v1/auth/oidc/{provider}/callback',
+        params: () => ({ provider: 'test' }),
+        query: () => Object.fromEntries(back.searchParams),
+        headers: () => ({ cookie: `__Host-sr_oidc=${binding}` }),
+        as: 'none',
+      },
+      // The signed-in person. Routes that end the caller's session, or the caller, get a new one each time.
+      { route: 'GET /v1/me', as: 'member' },
+      { route: 'GET /v1/me/orgs', as: 'member' },
+      { route: 'GET /v1/me/sessions', as: 'member' },
+      { route: 'DELETE /v1/me/sessions/{sessionId}', params: () => ({ sessionId: personOtherSession }), as: async () => person.token },
+      { route: 'POST /v1/auth/switch', body: () => ({ org_id: gen.orgId }), as: async () => (await openSession(t, switcher.userId, gen.orgId)).token },
+      { route: 'POST /v1/auth/step-up', body: () => ({ recovery_code: twoFactorDevice.recoveryCodes[1] }), as: async () => twoFactor.token },
+      { route: 'POST /v1/auth/sign-out', as: async () => (await openSession(t, person.userId, null)).token },
+      { route: 'POST /v1/auth/sign-out-everywhere', as: async () => (await signInWithoutOrg(t)).token },
+      { route: 'POST /v1/me/mfa/totp', as: async () => person.token },
+      {
+        route: 'POST /v1/me/mfa/totp/confirm',
+        body: () => ({ code: totpCode(confirmerSecret, totpStep(new Date())) }),
+        as: async () => confirmer.token,
+      },
+      { route: 'POST /v1/me/mfa/recovery-codes', as: async () => regenerator.token },
+      { route: 'DELETE /v1/me/mfa/totp', as: async () => remover.token },
+      { route: 'PUT /v1/me/password', body: () => ({ password: `${PASSWORD}-${unique('pw')}` }), as: async () => person.token },
+      { route: 'DELETE /v1/me', as: async () => (await signInWithoutOrg(t)).token },
+      { route: 'POST /v1/orgs', body: () => ({ name: unique(`gen-founded-${process.pid}`) }), as: async () => founder.token },
+      { route: 'POST /v1/invitations/accept', body: () => ({ token: invitation }), as: async () => invitee.token },
+      // The org, its invitations and tokens.
+      { route: 'GET /v1/org' },
+      { route: 'PATCH /v1/org', body: () => ({ require_mfa: false, password_sign_in: false }) },
+      { route: 'POST /v1/org/leave', as: async () => (await createMember(t, gen, 'employee')).token },
+      { route: 'POST /v1/org/transfer-ownership', body: () => ({ member_id: heir.id }) },
+      { route: 'POST /v1/invitations', body: () => ({ email: personEmail('gen-invited'), role: 'employee', expires_in_hours: 48 }) },
+      { route: 'GET /v1/invitations' },
+      { route: 'DELETE /v1/invitations/{invitationId}', params: () => ({ invitationId: doomedInvitation }) },
+      { route: 'POST /v1/tokens', body: () => ({ description: 'generated', expires_in_days: 30 }), as: 'member' },
+      { route: 'GET /v1/tokens', as: 'member' },
+      { route: 'DELETE /v1/tokens/{tokenId}', params: () => ({ tokenId: tokenIdOf(tokenHolder.personalToken) }) },
+      { route: 'POST /v1/members/{memberId}/sessions/revoke', params: () => ({ memberId: target.id }) },
       // What removes or rotates things last, so the rest reach real resources.
       { route: 'POST /v1/agents/{agentId}/rotate-key', params: () => ({ agentId: doomedAgent.id }) },
       { route: 'POST /v1/access/reviews/{reviewId}/close', params: () => ({ reviewId: campaign.id }) },
@@ -1338,7 +1730,7 @@ describe('generated malformed requests on every route', () => {
 
     // The document says what each route takes; every route of it has a template.
     const doc = (await t.app.inject({ method: 'GET', url: '/v1/openapi.json' })).json() as {
-      paths: Record<string, Record<string, { parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; oneOf?: { properties?: Record<string, unknown> }[]; anyOf?: { properties?: Record<string, unknown> }[] } }> } }>>;
+      paths: Record<string, Record<string, { responses?: Record<string, unknown>; parameters?: { in: string; name: string }[]; requestBody?: { content: Record<string, { schema: { properties?: Record<string, unknown>; oneOf?: { properties?: Record<string, unknown> }[]; anyOf?: { properties?: Record<string, unknown> }[] } }> } }>>;
     };
     const inputs = new Map<string, OperationInput>();
     for (const [path, ops] of Object.entries(doc.paths)) {
@@ -1351,6 +1743,7 @@ describe('generated malformed requests on every route', () => {
           path,
           query: (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name),
           fields: [...new Set(variants.flatMap((v) => Object.keys(v.properties ?? {})))],
+          redirects: Object.keys(op.responses ?? {}).map(Number).filter((status) => status >= 300 && status < 400),
         });
       }
     }
@@ -1511,15 +1904,20 @@ describe('generated malformed requests on every route', () => {
       for (let i = -1; i < PER_ROUTE; i++) {
         // #-1 is the template itself, unmutated.
         const { url, payload } = i < 0 ? unmutated(tpl, input) : build(tpl, input);
-        const token = tpl.as === 'none' ? undefined : tpl.as === 'member' ? employee.token : gen.token;
+        const token = typeof tpl.as === 'function' ? await tpl.as() : tpl.as === 'none' ? undefined : tpl.as === 'member' ? employee.token : gen.token;
         const res = await t.app.inject({
           method,
           url,
-          headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+          headers: {
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+            ...tpl.headers?.(),
+          },
           ...(payload === undefined ? {} : { payload }),
         });
-        if (i < 0 && (res.statusCode < 200 || res.statusCode >= 300)) invalidTemplates.push(`${tpl.route}: ${res.statusCode} ${res.body.slice(0, 200)}`);
-        if (res.statusCode >= 200 && res.statusCode < 300) {
+        const succeeded = (res.statusCode >= 200 && res.statusCode < 300) || input.redirects.includes(res.statusCode);
+        if (i < 0 && !succeeded) invalidTemplates.push(`${tpl.route}: ${res.statusCode} ${res.body.slice(0, 200)}`);
+        if (succeeded) {
           if (i < 0) continue;
           accepted.set(tpl.route, (accepted.get(tpl.route) ?? 0) + 1);
           continue;
@@ -1542,12 +1940,33 @@ describe('generated malformed requests on every route', () => {
     ctx.diagnostic(`${refused} refused, ${[...accepted.values()].reduce((x, y) => x + y, 0)} accepted on ${accepted.size} of ${templates.length} routes`);
 
     // The org still answers every listing after what was accepted and refused.
-    for (const url of ['/v1/vaults', '/v1/agents', '/v1/members', '/v1/teams', '/v1/roles', '/v1/access/matrix', '/v1/access/reviews', '/v1/approvals', '/v1/audit/sinks', '/v1/audit/events?limit=1000']) {
+    for (const url of [
+      '/v1/vaults',
+      '/v1/agents',
+      '/v1/members',
+      '/v1/teams',
+      '/v1/roles',
+      '/v1/access/matrix',
+      '/v1/access/reviews',
+      '/v1/approvals',
+      '/v1/audit/sinks',
+      '/v1/audit/events?limit=1000',
+      '/v1/org',
+      '/v1/invitations',
+      '/v1/tokens',
+    ]) {
       const res = await t.call(gen.token, { method: 'GET', url });
       assert.equal(res.statusCode, 200, `${url}: ${res.body.slice(0, 200)} ${serverReason(res.headers['x-request-id'])}`);
     }
     const employeeStill = await t.call(employee.token, { method: 'GET', url: '/v1/approvals' });
     assert.equal(employeeStill.statusCode, 200);
+    // The people too: their profile, orgs and sessions still answer.
+    for (const token of [employee.token, person.token, founder.token]) {
+      for (const url of ['/v1/me', '/v1/me/orgs', '/v1/me/sessions']) {
+        const res = await t.call(token, { method: 'GET', url });
+        assert.equal(res.statusCode, 200, `${url}: ${res.body.slice(0, 200)} ${serverReason(res.headers['x-request-id'])}`);
+      }
+    }
   });
 });
 
@@ -1575,8 +1994,17 @@ describe('after every malformed request', () => {
     assert.deepEqual(vaults.json().vaults.map((v: { name: string }) => v.name), ['bad-input-fuzz', 'bad-input-scratch', 'bad-input-vault']);
   });
 
-  test("the org's agent, policy, members, team, role, review, access request and sink read back unchanged", async () => {
+  test("the org's agent, policy, members, team, role, review, access request, sink, settings, invitation and tokens read back unchanged", async () => {
     assert.deepEqual(await describeKept(), keptBefore);
+    // The kept member is still signed in (no refused request ended its session), and its personal token works.
+    for (const token of [kept.member.token, kept.member.personalToken]) {
+      const res = await t.call(token, { method: 'GET', url: '/v1/vaults' });
+      assert.equal(res.statusCode, 200, res.body);
+    }
+    const me = await t.call(kept.member.token, { method: 'GET', url: '/v1/me' });
+    assert.equal(me.json().email, KEPT_EMAIL);
+    assert.equal(me.json().password_set, false, 'no refused request set its password');
+    assert.deepEqual(me.json().mfa, { totp: false, recent: true });
     // The kept agent still gets a token, and reads through its policy.
     const token = await agentAccessToken(t, kept.agent);
     const read = await t.call(token, { method: 'GET', url: `/v1/vaults/${vaultId}/secrets/${KEPT_PATH}` });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { parseToken } from '../src/domains/tokens/tokens.fns.js';
 import { ACTIONS } from '../src/policy/types.js';
 import {
   agentAccessToken,
@@ -17,9 +18,9 @@ import {
   type TestOrg,
 } from './support/app.js';
 
-// SPEC P1 and §3 "Cross-tenant matrix": org B's callers — its root token, an admin member's
-// personal token and an agent's access token — against every org-A endpoint answer 404 with
-// exactly the body a missing resource gets, and change nothing of A's.
+// SPEC P1 and §3 "Cross-tenant matrix": org B's callers — its root token, an admin member signed
+// in (a session) and with a personal token, and an agent's access token — against every org-A
+// endpoint answer 404 with exactly the body a missing resource gets, and change nothing of A's.
 
 let t: TestApp;
 let a: TestOrg;
@@ -37,6 +38,13 @@ interface Ids {
   review: string;
   item: string;
   approval: string;
+  invitation: string;
+  /** A's member's personal token, and A's root token. */
+  token: string;
+  rootToken: string;
+  /** A's member's session (a person's), and A itself (an org a person may move a session to). */
+  session: string;
+  org: string;
 }
 let aIds: Ids;
 let aAgent: TestAgent;
@@ -53,6 +61,9 @@ let bPolicy: string;
 let bAgent: TestAgent;
 let bAdmin: TestMember;
 let bEmployee: TestMember;
+let bInvitation: string;
+/** A's invitation's signed token (what its link carries). */
+let aInvitationToken: string;
 
 const A_NAMES = {
   vault: 'a-private',
@@ -64,6 +75,7 @@ const A_NAMES = {
   review: 'a-review-heliotrope',
   reason: 'a-reason-tamarind',
   secret: 'a-secret-v2',
+  invitee: 'invitee-zinnia@a-tenant.example',
 };
 
 const future = () => new Date(Date.now() + 7 * 86_400_000).toISOString();
@@ -93,6 +105,9 @@ async function describeA(): Promise<Record<string, unknown>> {
     roles: await get('/v1/roles'),
     reviews: await get('/v1/access/reviews'),
     approvals: await get('/v1/approvals'),
+    org: await get('/v1/org'),
+    invitations: await get('/v1/invitations'),
+    tokens: await get('/v1/tokens'),
   };
 }
 
@@ -144,6 +159,12 @@ before(async () => {
     201,
     'A approval',
   );
+  const invitation = await ok(
+    await t.call(a.token, { method: 'POST', url: '/v1/invitations', payload: { email: A_NAMES.invitee, role: 'employee' } }),
+    201,
+    'A invitation',
+  );
+  aInvitationToken = invitation.token;
   aIds = {
     vault,
     sink: sink.id,
@@ -155,6 +176,11 @@ before(async () => {
     review: review.id,
     item: review.items[0].id,
     approval: approval.id,
+    invitation: invitation.id,
+    token: tokenIdOf(aMember.personalToken),
+    rootToken: tokenIdOf(a.token),
+    session: aMember.sessionId,
+    org: a.orgId,
   };
   aBefore = await describeA();
 
@@ -169,12 +195,15 @@ before(async () => {
   bReview = (
     await ok(await t.call(b.token, { method: 'POST', url: '/v1/access/reviews', payload: { name: 'b-review', due_at: future() } }), 201, 'B review')
   ).id;
+  bInvitation = (
+    await ok(await t.call(b.token, { method: 'POST', url: '/v1/invitations', payload: { email: 'b-invitee@b.example', role: 'employee' } }), 201, 'B invitation')
+  ).id;
 });
 after(() => t.close());
 
 // --- the matrix -------------------------------------------------------------------------------
 
-type CallerKind = 'root' | 'member' | 'agent';
+type CallerKind = 'root' | 'member' | 'personal' | 'agent';
 interface Answer {
   status: number;
   code: string;
@@ -187,12 +216,22 @@ interface Case {
   /**
    * The answer where it is not the missing-resource 404. Only for an id named in the body (a
    * reference the route validates, not a resource it acts on), where the route answers the
-   * same for any id that is not the org's; the answer must still equal the random id's.
+   * same for any id that is not the org's — or for a caller the route refuses whatever the id;
+   * the answer must still equal the random id's.
    */
   answers?: Partial<Record<CallerKind, Answer>>;
+  /**
+   * The callers the route is for, when not all: a person's own routes take only a person's
+   * session (a root, personal or agent token is refused before any id is read, 401).
+   */
+  callers?: CallerKind[];
 }
 
 const NOT_FOUND: Answer = { status: 404, code: 'NOT_FOUND' };
+/** An admin is no owner: handing ownership over is refused whatever the member. */
+const NOT_OWNER: Answer = { status: 403, code: 'SEPARATION_OF_DUTIES' };
+/** A personal token cannot show a second factor: step-up operations refuse it whatever the id. */
+const STEP_UP: Answer = { status: 403, code: 'STEP_UP_REQUIRED' };
 const INVALID: Answer = { status: 400, code: 'VALIDATION_FAILED' };
 const anyPolicy = { principal_type: 'role', principal_id: 'employee', secret_path_pattern: '/**', permissions: ['describe'] };
 
@@ -219,11 +258,16 @@ const cases: Case[] = [
   { route: 'PATCH /v1/agents/{agentId}', request: (x) => ({ method: 'PATCH', url: `/v1/agents/${x.agent}`, payload: { active: false } }) },
   { route: 'PATCH /v1/agents/{agentId}', request: (x) => ({ method: 'PATCH', url: `/v1/agents/${x.agent}`, payload: { name: 'b-renames' } }) },
   { route: 'DELETE /v1/agents/{agentId}', request: (x) => ({ method: 'DELETE', url: `/v1/agents/${x.agent}` }) },
-  { route: 'POST /v1/agents/{agentId}/rotate-key', request: (x) => ({ method: 'POST', url: `/v1/agents/${x.agent}/rotate-key` }) },
+  { route: 'POST /v1/agents/{agentId}/rotate-key', request: (x) => ({ method: 'POST', url: `/v1/agents/${x.agent}/rotate-key` }), answers: { personal: STEP_UP } },
 
-  // Policies: A's vault, and A's policy under A's vault and under B's own.
+  // Policies: A's vault, and A's policy under A's vault and under B's own. Changing a policy (as
+  // rotating a key, changing a role) is a step-up operation: a personal token is refused first.
   { route: 'GET /v1/vaults/{vaultId}/policies', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/policies` }) },
-  { route: 'POST /v1/vaults/{vaultId}/policies', request: (x) => ({ method: 'POST', url: `/v1/vaults/${x.vault}/policies`, payload: anyPolicy }) },
+  {
+    route: 'POST /v1/vaults/{vaultId}/policies',
+    request: (x) => ({ method: 'POST', url: `/v1/vaults/${x.vault}/policies`, payload: anyPolicy }),
+    answers: { personal: STEP_UP },
+  },
   {
     // B's own vault, a policy naming A's agent: the principal is not B's (refused as invalid, as a
     // random id is). B's agent never manages policies (a human decides): the missing-resource 404.
@@ -233,7 +277,7 @@ const cases: Case[] = [
       url: `/v1/vaults/${bVault}/policies`,
       payload: { principal_type: 'agent', principal_id: x.agent, secret_path_pattern: '/**', permissions: ['read'] },
     }),
-    answers: { root: INVALID, member: INVALID },
+    answers: { root: INVALID, member: INVALID, personal: STEP_UP },
   },
   {
     route: 'POST /v1/vaults/{vaultId}/policies',
@@ -242,20 +286,30 @@ const cases: Case[] = [
       url: `/v1/vaults/${bVault}/policies`,
       payload: { principal_type: 'role', principal_id: x.role, secret_path_pattern: '/**', permissions: ['read'] },
     }),
-    answers: { root: INVALID, member: INVALID },
+    answers: { root: INVALID, member: INVALID, personal: STEP_UP },
   },
   { route: 'GET /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${x.vault}/policies/${x.policy}` }) },
   { route: 'GET /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'GET', url: `/v1/vaults/${bVault}/policies/${x.policy}` }) },
   {
     route: 'PUT /v1/vaults/{vaultId}/policies/{policyId}',
     request: (x) => ({ method: 'PUT', url: `/v1/vaults/${x.vault}/policies/${x.policy}`, payload: anyPolicy }),
+    answers: { personal: STEP_UP },
   },
   {
     route: 'PUT /v1/vaults/{vaultId}/policies/{policyId}',
     request: (x) => ({ method: 'PUT', url: `/v1/vaults/${bVault}/policies/${x.policy}`, payload: anyPolicy }),
+    answers: { personal: STEP_UP },
   },
-  { route: 'DELETE /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${x.vault}/policies/${x.policy}` }) },
-  { route: 'DELETE /v1/vaults/{vaultId}/policies/{policyId}', request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${bVault}/policies/${x.policy}` }) },
+  {
+    route: 'DELETE /v1/vaults/{vaultId}/policies/{policyId}',
+    request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${x.vault}/policies/${x.policy}` }),
+    answers: { personal: STEP_UP },
+  },
+  {
+    route: 'DELETE /v1/vaults/{vaultId}/policies/{policyId}',
+    request: (x) => ({ method: 'DELETE', url: `/v1/vaults/${bVault}/policies/${x.policy}` }),
+    answers: { personal: STEP_UP },
+  },
 
   // Explain, about A's vault and secret (principals alone are checked in a test of their own).
   {
@@ -275,13 +329,13 @@ const cases: Case[] = [
     // B's own member given A's custom role.
     route: 'PATCH /v1/members/{memberId}',
     request: (x) => ({ method: 'PATCH', url: `/v1/members/${bEmployee.id}`, payload: { role: x.role } }),
-    answers: { root: INVALID, member: INVALID },
+    answers: { root: INVALID, member: INVALID, personal: INVALID },
   },
   { route: 'DELETE /v1/members/{memberId}', request: (x) => ({ method: 'DELETE', url: `/v1/members/${x.member}` }) },
   {
     route: 'POST /v1/members',
     request: (x) => ({ method: 'POST', url: '/v1/members', payload: { email: `${randomUUID()}@b.example`, role: x.role } }),
-    answers: { root: INVALID, member: INVALID },
+    answers: { root: INVALID, member: INVALID, personal: INVALID },
   },
 
   // Teams: A's team, and A's member in A's team and in B's own.
@@ -296,8 +350,8 @@ const cases: Case[] = [
 
   // Roles.
   { route: 'GET /v1/roles/{roleId}', request: (x) => ({ method: 'GET', url: `/v1/roles/${x.role}` }) },
-  { route: 'PUT /v1/roles/{roleId}', request: (x) => ({ method: 'PUT', url: `/v1/roles/${x.role}`, payload: { name: 'b-takes-over' } }) },
-  { route: 'DELETE /v1/roles/{roleId}', request: (x) => ({ method: 'DELETE', url: `/v1/roles/${x.role}` }) },
+  { route: 'PUT /v1/roles/{roleId}', request: (x) => ({ method: 'PUT', url: `/v1/roles/${x.role}`, payload: { name: 'b-takes-over' } }), answers: { personal: STEP_UP } },
+  { route: 'DELETE /v1/roles/{roleId}', request: (x) => ({ method: 'DELETE', url: `/v1/roles/${x.role}` }), answers: { personal: STEP_UP } },
 
   // Access reviews: A's campaign, and A's item under B's own campaign.
   { route: 'GET /v1/access/reviews/{reviewId}', request: (x) => ({ method: 'GET', url: `/v1/access/reviews/${x.review}` }) },
@@ -315,7 +369,7 @@ const cases: Case[] = [
     // A's member as the reviewer of B's campaign.
     route: 'POST /v1/access/reviews',
     request: (x) => ({ method: 'POST', url: '/v1/access/reviews', payload: { name: 'b-review-2', due_at: future(), reviewer_member_id: x.member } }),
-    answers: { root: INVALID, member: INVALID },
+    answers: { root: INVALID, member: INVALID, personal: INVALID },
   },
 
   // Approvals: A's request, and a request for A's vault.
@@ -332,6 +386,30 @@ const cases: Case[] = [
     // A root token never requests access, whatever the vault (checked before the vault is looked up).
     answers: { root: INVALID },
   },
+
+  // The org's people: A's member's sessions, A's member made an owner.
+  { route: 'POST /v1/members/{memberId}/sessions/revoke', request: (x) => ({ method: 'POST', url: `/v1/members/${x.member}/sessions/revoke` }) },
+  {
+    route: 'POST /v1/org/transfer-ownership',
+    request: (x) => ({ method: 'POST', url: '/v1/org/transfer-ownership', payload: { member_id: x.member } }),
+    answers: { member: NOT_OWNER, personal: NOT_OWNER },
+  },
+
+  // Invitations: A's invitation, and an invitation to A's custom role.
+  { route: 'DELETE /v1/invitations/{invitationId}', request: (x) => ({ method: 'DELETE', url: `/v1/invitations/${x.invitation}` }) },
+  {
+    route: 'POST /v1/invitations',
+    request: (x) => ({ method: 'POST', url: '/v1/invitations', payload: { email: `${randomUUID()}@b.example`, role: x.role } }),
+    answers: { root: INVALID, member: INVALID, personal: INVALID },
+  },
+
+  // Tokens: A's member's personal token, and A's root token.
+  { route: 'DELETE /v1/tokens/{tokenId}', request: (x) => ({ method: 'DELETE', url: `/v1/tokens/${x.token}` }) },
+  { route: 'DELETE /v1/tokens/{tokenId}', request: (x) => ({ method: 'DELETE', url: `/v1/tokens/${x.rootToken}` }) },
+
+  // A person's own routes, by B's signed-in member: A's person's session, and A as the org to move to.
+  { route: 'DELETE /v1/me/sessions/{sessionId}', request: (x) => ({ method: 'DELETE', url: `/v1/me/sessions/${x.session}` }), callers: ['member'] },
+  { route: 'POST /v1/auth/switch', request: (x) => ({ method: 'POST', url: '/v1/auth/switch', payload: { org_id: x.org } }), callers: ['member'] },
 ];
 
 /** Routes that name no resource of an org: they are checked for what they list instead. */
@@ -357,10 +435,46 @@ const collectionRoutes = new Set([
   'GET /v1/access/matrix',
   'GET /v1/access/reviews',
   'GET /v1/approvals',
+  'GET /v1/org',
+  'PATCH /v1/org',
+  'POST /v1/org/leave',
+  'GET /v1/invitations',
+  'GET /v1/tokens',
+  'POST /v1/tokens',
+  'GET /v1/me',
+  'GET /v1/me/orgs',
+  'GET /v1/me/sessions',
+]);
+
+/**
+ * Routes no org's id can be given to: sign-in (anyone may call it; it takes credentials, and
+ * `{provider}` names one of the installation's identity providers) and what a person does to
+ * themselves alone (second factors, password, signing out, leaving the installation, making an
+ * org of their own).
+ */
+const noOrgIds = new Set([
+  'POST /v1/auth/email/start',
+  'POST /v1/auth/email/verify',
+  'POST /v1/auth/password',
+  'POST /v1/auth/mfa',
+  'POST /v1/auth/refresh',
+  'GET /v1/auth/oidc/providers',
+  'GET /v1/auth/oidc/{provider}/start',
+  'GET /v1/auth/oidc/{provider}/callback',
+  'POST /v1/auth/step-up',
+  'POST /v1/auth/sign-out',
+  'POST /v1/auth/sign-out-everywhere',
+  'POST /v1/me/mfa/totp',
+  'POST /v1/me/mfa/totp/confirm',
+  'DELETE /v1/me/mfa/totp',
+  'POST /v1/me/mfa/recovery-codes',
+  'PUT /v1/me/password',
+  'DELETE /v1/me',
+  'POST /v1/orgs',
 ]);
 
 /** Routes with a test of their own below. */
-const ownTests = new Set(['POST /v1/auth/agent-token']);
+const ownTests = new Set(['POST /v1/auth/agent-token', 'POST /v1/invitations/accept']);
 
 const missingIds = (): Ids => ({
   vault: randomUUID(),
@@ -373,7 +487,15 @@ const missingIds = (): Ids => ({
   review: randomUUID(),
   item: randomUUID(),
   approval: randomUUID(),
+  invitation: randomUUID(),
+  token: randomUUID(),
+  rootToken: randomUUID(),
+  session: randomUUID(),
+  org: randomUUID(),
 });
+
+/** The id of a token of ours (the part after its kind names the org and the token). */
+const tokenIdOf = (token: string) => (parseToken(token) as { tokenId: string }).tokenId;
 
 const withoutRequestId = (body: string) => {
   const { requestId, ...rest } = JSON.parse(body) as Record<string, unknown>;
@@ -385,6 +507,7 @@ const withoutRequestId = (body: string) => {
 async function callerToken(kind: CallerKind): Promise<string> {
   if (kind === 'root') return b.token;
   if (kind === 'member') return bAdmin.token;
+  if (kind === 'personal') return bAdmin.personalToken;
   return agentAccessToken(t, bAgent);
 }
 
@@ -395,18 +518,19 @@ test('the matrix covers every authenticated route of the API', async () => {
   const routes = Object.entries(doc.paths)
     .filter(([path]) => path.startsWith('/v1/'))
     .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`));
-  const covered = new Set([...cases.map((c) => c.route), ...collectionRoutes, ...ownTests]);
+  const covered = new Set([...cases.map((c) => c.route), ...collectionRoutes, ...noOrgIds, ...ownTests]);
   const normalise = (r: string) => r.replace(/\{\*\}|\*$/, '{*}');
   assert.deepEqual(routes.map(normalise).filter((r) => !covered.has(r)), []);
   // Every route that names a resource in its path has a case that names A's.
-  const withParams = routes.map(normalise).filter((r) => /\{(?!\*\})[^}]+\}/.test(r) && !collectionRoutes.has(r));
+  const withParams = routes.map(normalise).filter((r) => /\{(?!\*\})[^}]+\}/.test(r) && !collectionRoutes.has(r) && !noOrgIds.has(r));
   assert.deepEqual(withParams.filter((r) => !cases.some((c) => c.route === r)), []);
 });
 
 describe("org B's callers get the missing-resource 404 on every org-A endpoint", () => {
   const callers: { kind: CallerKind; what: string }[] = [
     { kind: 'root', what: "B's root token" },
-    { kind: 'member', what: "B's admin member's personal token" },
+    { kind: 'member', what: "B's admin member, signed in (a session)" },
+    { kind: 'personal', what: "B's admin member's personal token" },
     { kind: 'agent', what: "B's agent's access token (a policy with every action on B's vault)" },
   ];
   for (const { kind, what } of callers) {
@@ -419,6 +543,7 @@ describe("org B's callers get the missing-resource 404 on every org-A endpoint",
       const failures: string[] = [];
       const requests = new Map<string, string>();
       for (const c of cases) {
+        if (c.callers && !c.callers.includes(kind)) continue;
         const foreign = await t.call(token, c.request(aIds));
         const missing = await t.call(token, c.request(missingIds()));
         requests.set(String(foreign.headers['x-request-id']), `${c.route} (A's id)`);
@@ -474,8 +599,11 @@ test("org B's listings never show org A's vaults", async () => {
   assert.doesNotMatch(list.body, new RegExp(aIds.vault));
 });
 
-test("org B's listings of agents, members, teams, roles, policies, approvals, reviews and the matrix never show org A's", async () => {
+test("org B's listings of agents, members, teams, roles, policies, approvals, reviews, invitations, tokens and the matrix never show org A's", async () => {
   const listings = [
+    '/v1/org',
+    '/v1/invitations',
+    '/v1/tokens',
     '/v1/agents',
     '/v1/members',
     '/v1/teams',
@@ -488,10 +616,12 @@ test("org B's listings of agents, members, teams, roles, policies, approvals, re
     '/v1/access/matrix',
     '/v1/access/matrix?format=csv',
   ];
+  // What a person lists about themselves: their profile, orgs and sessions.
+  const personal = ['/v1/me', '/v1/me/orgs', '/v1/me/sessions'];
   const pattern = aPattern();
-  for (const kind of ['root', 'member', 'agent'] as const) {
+  for (const kind of ['root', 'member', 'personal', 'agent'] as const) {
     const token = await callerToken(kind);
-    for (const url of listings) {
+    for (const url of kind === 'member' ? [...listings, ...personal] : listings) {
       const res = await t.call(token, { method: 'GET', url });
       // An agent has no role: the org's areas are not its to see, and say so as a missing resource.
       if (kind === 'agent' && res.statusCode === 404) {
@@ -511,6 +641,12 @@ test("org B's listings of agents, members, teams, roles, policies, approvals, re
   assert.deepEqual((await get(`/v1/vaults/${bVault}/policies`)).policies.map((x: { id: string }) => x.id), [bPolicy]);
   assert.deepEqual((await get('/v1/approvals')).approvals, []);
   assert.deepEqual((await get('/v1/access/reviews')).reviews.map((x: { id: string }) => x.id), [bReview]);
+  assert.equal((await get('/v1/org')).id, b.orgId);
+  assert.deepEqual((await get('/v1/invitations')).invitations.map((x: { id: string }) => x.id), [bInvitation]);
+  assert.deepEqual((await get('/v1/tokens')).tokens.map((x: { id: string }) => x.id), [tokenIdOf(b.token)]);
+  const mine = async (url: string) => ok(await t.call(bAdmin.token, { method: 'GET', url }), 200, url);
+  assert.deepEqual((await mine('/v1/me/orgs')).orgs.map((x: { org_id: string }) => x.org_id), [b.orgId]);
+  assert.deepEqual((await mine('/v1/me/sessions')).sessions.map((x: { session_id: string }) => x.session_id), [bAdmin.sessionId]);
   const matrix = (await get('/v1/access/matrix')).rows as { vault_id: string; principal_id: string }[];
   assert.ok(matrix.length > 0);
   assert.ok(matrix.every((r) => r.vault_id === bVault), 'the matrix names only B vaults');
@@ -603,13 +739,49 @@ test("org B cannot exchange org A's agent id for a token, with B's agent key or 
   assert.equal((await exchange(bAgent.id, bAgent.apiKey)).statusCode, 200);
 });
 
+test("org B's person cannot accept org A's invitation (for another address): the 404 of a made-up link, recorded as a failure in A's chain only", async () => {
+  const accept = (token: string) => t.call(bAdmin.token, { method: 'POST', url: '/v1/invitations/accept', payload: { token } });
+  // A link that names nothing: A's token with its signature broken.
+  const last = aInvitationToken.length - 5;
+  const madeUp = aInvitationToken.slice(0, last) + (aInvitationToken[last] === 'A' ? 'B' : 'A') + aInvitationToken.slice(last + 1);
+  const foreign = await accept(aInvitationToken);
+  const missing = await accept(madeUp);
+  assert.equal(foreign.statusCode, 404, foreign.body);
+  assert.equal(foreign.json().code, 'NOT_FOUND');
+  assert.equal(foreign.headers['content-type'], missing.headers['content-type']);
+  assert.deepEqual(withoutRequestId(foreign.body), withoutRequestId(missing.body));
+  assert.doesNotMatch(foreign.body, aPattern());
+  // A validly signed invitation names its org: the attempt on it is A's to see (a failure,
+  // against A's invitation), and not B's. A link that names nothing stays in B's (the session's) chain.
+  const requestOf = (res: LightMyRequestResponse) => String(res.headers['x-request-id']);
+  const inA = (await eventsOf(a.orgId)).filter((e) => e.request_id === requestOf(foreign) || e.request_id === requestOf(missing));
+  assert.deepEqual(
+    inA.map((e) => [e.request_id, e.action, e.outcome]),
+    [[requestOf(foreign), 'invitation.accept', 'failure']],
+  );
+  const inB = (await eventsOf(b.orgId)).filter((e) => e.request_id === requestOf(foreign) || e.request_id === requestOf(missing));
+  assert.deepEqual(
+    inB.map((e) => [e.request_id, e.action, e.outcome]),
+    [[requestOf(missing), 'invitation.accept', 'failure']],
+  );
+  // A's invitation is still pending, and B's person is in no org of A's.
+  const invitations = await t.call(a.token, { method: 'GET', url: '/v1/invitations' });
+  assert.deepEqual(
+    invitations.json().invitations.map((i: { id: string; status: string }) => [i.id, i.status]),
+    [[aIds.invitation, 'pending']],
+  );
+  const orgs = await t.call(bAdmin.token, { method: 'GET', url: '/v1/me/orgs' });
+  assert.deepEqual(orgs.json().orgs.map((o: { org_id: string }) => o.org_id), [b.orgId]);
+});
+
 test("org B's audit log, heads, proofs and export never show org A's events", async () => {
   const [aEvents] = await t.database.superuser((c) =>
     c.query<{ n: number | string }>('SELECT count(*) AS n FROM audit_events WHERE org_id = $1', [a.orgId]),
   );
   assert.ok(Number(aEvents?.n) > 0, 'org A has events to leak');
-  // B's own log names A's ids where B asked for them; what must never show is A's events:
-  // A's org id and A's actors (its root token, its agent, its member) appear only there.
+  // B's own log names A's ids where B asked for them (A's root token among them: B tried to
+  // revoke it); what must never show is A's events: A's org id, and A's actors (its root token,
+  // its agent) acting, appear only there.
   const [aToken] = await t.database.superuser((c) =>
     c.query<{ token_id: string }>("SELECT token_id FROM api_tokens WHERE org_id = $1 AND kind = 'root'", [a.orgId]),
   );
@@ -618,9 +790,11 @@ test("org B's audit log, heads, proofs and export never show org A's events", as
   for (const url of ['/v1/audit/events?limit=1000', '/v1/audit/heads', '/v1/audit/heads/latest', '/v1/audit/export', '/v1/audit/events/1/proof']) {
     const res = await t.call(b.token, { method: 'GET', url });
     assert.equal(res.statusCode, 200, `${url}: ${res.body}`);
-    assert.doesNotMatch(res.body, new RegExp(`${a.orgId}|${aToken.token_id}|${A_NAMES.reason}`), url);
-    // A's agent acted in A (it requested access): no event of B has it as actor.
-    assert.doesNotMatch(res.body, new RegExp(`"actor":\\{"id":"${aIds.agent}"|"actor":\\{"type":"agent","id":"${aIds.agent}"`), url);
+    assert.doesNotMatch(res.body, new RegExp(`${a.orgId}|${A_NAMES.reason}`), url);
+    // A's agent (it requested access) and root token acted in A: no event of B has them as actor.
+    for (const actor of [aIds.agent, aToken.token_id]) {
+      assert.doesNotMatch(res.body, new RegExp(`"actor":\\{"id":"${actor}"|"actor":\\{"type":"[a-z_]+","id":"${actor}"`), url);
+    }
   }
   const events = (await t.call(b.token, { method: 'GET', url: '/v1/audit/events?limit=1000' })).json().events as { event: { org: string } }[];
   assert.ok(events.length > 0 && events.every((e) => e.event.org === b.orgId));
@@ -632,7 +806,7 @@ test("a vault B creates with A's vault name is B's own; A's is untouched", async
   assert.notEqual(res.json().id, aIds.vault);
 });
 
-test("after the matrix, org A's vault, secret, agent, policy, member, team, role, review and approval are exactly as they were", async () => {
+test("after the matrix, org A's vault, secret, agent, policy, member, team, role, review, approval, org, invitation and tokens are exactly as they were", async () => {
   const vault = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aIds.vault}` });
   assert.equal(vault.statusCode, 200);
   const read = await t.call(a.token, { method: 'GET', url: `/v1/vaults/${aIds.vault}/secrets/stripe/key` });
@@ -654,7 +828,9 @@ test("after the matrix, org A's vault, secret, agent, policy, member, team, role
     assert.equal(res.statusCode, 200, res.body);
     assert.equal(res.json().value, A_NAMES.secret);
   }
-  // A's member's token still works (an employee lists the vaults of its teams: none).
-  const member = await t.call(aMember.token, { method: 'GET', url: '/v1/vaults' });
-  assert.equal(member.statusCode, 200, member.body);
+  // A's member's session and personal token still work (an employee lists the vaults of its teams: none).
+  for (const token of [aMember.token, aMember.personalToken]) {
+    const member = await t.call(token, { method: 'GET', url: '/v1/vaults' });
+    assert.equal(member.statusCode, 200, member.body);
+  }
 });

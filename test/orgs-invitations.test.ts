@@ -119,13 +119,20 @@ async function me(session: Session): Promise<{ user_id: string; member_id: strin
   return res.json();
 }
 
-/** Enrols an authenticator for the session's person; confirming counts as a fresh second factor. */
+/**
+ * Enrols an authenticator for the session's person, then steps up with it (confirming an
+ * enrolment is not itself a second-factor check): the session then has a fresh second factor.
+ */
 async function enrolTotp(session: Session): Promise<void> {
   const enrol = await call(session.access, 'POST', '/v1/me/mfa/totp');
   assert.equal(enrol.statusCode, 201, enrol.body);
   const secret = base32Decode((enrol.json() as { secret: string }).secret);
-  const confirm = await call(session.access, 'POST', '/v1/me/mfa/totp/confirm', { code: totpCode(secret, totpStep(new Date())) });
+  const step = totpStep(new Date());
+  const confirm = await call(session.access, 'POST', '/v1/me/mfa/totp/confirm', { code: totpCode(secret, step) });
   assert.equal(confirm.statusCode, 200, confirm.body);
+  // The next step's code (accepted within the ±1 window, and newer than the one just used).
+  const stepUp = await call(session.access, 'POST', '/v1/auth/step-up', { code: totpCode(secret, step + 1) });
+  assert.equal(stepUp.statusCode, 204, stepUp.body);
 }
 
 // --- audit ----------------------------------------------------------------------------------
@@ -519,6 +526,9 @@ test('personal tokens: a signed-in member makes them, sees them without secrets 
   const admin = await join(org.token, org.orgId, address('scripter'), 'admin');
   const employee = await join(org.token, org.orgId, address('employee'), 'employee');
 
+  // Minting a long-lived credential is a step-up operation.
+  expectProblem(await call(admin.access, 'POST', '/v1/tokens', { description: 'no second factor' }), 403, 'STEP_UP_REQUIRED', 'without step-up');
+  await enrolTotp(admin);
   const made = await call(admin.access, 'POST', '/v1/tokens', { description: ' ci deploys ' });
   assert.equal(made.statusCode, 201, made.body);
   const token = made.json() as { id: string; token: string; description: string; expires_at: string };
@@ -549,6 +559,7 @@ test('personal tokens: a signed-in member makes them, sees them without secrets 
   );
 
   // An employee's token: the employee cannot touch the admin's, the admin revokes the employee's.
+  await enrolTotp(employee);
   const theirs = (await call(employee.access, 'POST', '/v1/tokens', { description: 'laptop', expires_in_days: 1 })).json() as { id: string; token: string };
   expectProblem(await call(employee.access, 'DELETE', `/v1/tokens/${token.id}`), 404, 'NOT_FOUND', "someone else's token");
   assert.equal((await call(admin.access, 'DELETE', `/v1/tokens/${theirs.id}`)).statusCode, 204);
@@ -560,7 +571,8 @@ test('personal tokens: a signed-in member makes them, sees them without secrets 
   assert.ok(after.tokens.find((x) => x.id === token.id)?.revoked_at, 'listed as revoked');
   expectProblem(await call(admin.access, 'DELETE', `/v1/tokens/${rootTokenId(await t.createOrg())}`), 404, 'NOT_FOUND', "another org's token");
 
-  assert.deepEqual((await events(org.orgId, 'token.create')).map((e) => [e.actor, e.resource, e.outcome]).slice(0, 1), [
+  assert.deepEqual((await events(org.orgId, 'token.create')).map((e) => [e.actor, e.resource, e.outcome]).slice(0, 2), [
+    [`user:${admin.memberId}`, 'token:(new)', 'failure'],
     [`user:${admin.memberId}`, `token:${token.id}`, 'success'],
   ]);
 });

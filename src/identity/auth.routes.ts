@@ -98,8 +98,9 @@ function clearSessionCookies(reply: FastifyReply): void {
 
 /** A path on this server to return to after an OIDC sign-in: never another origin. */
 function safeReturnPath(value: string | undefined): string {
-  if (value === undefined || !value.startsWith('/') || value.startsWith('//') || value.includes('\\') || /[\u0000-\u001f]/.test(value)) return '/';
-  return value.slice(0, 512);
+  // Printable ASCII only: it goes into a Location header, which carries nothing else.
+  if (value === undefined || !/^\/[\x21-\x7e]{0,511}$/.test(value) || value.startsWith('//') || value.includes('\\')) return '/';
+  return value;
 }
 
 /**
@@ -231,6 +232,7 @@ export function registerSignInRoutes(app: FastifyInstance, identity: IdentitySer
   });
 
   const providerParams = z.object({ provider: z.string().regex(/^[a-z0-9-]{1,32}$/) }).strict();
+  const callbackValue = z.string().max(4096);
 
   r.get('/v1/auth/oidc/:provider/start', {
     config: { audit: { action: 'auth.oidc.start', resource: identityResource, public: true } },
@@ -244,7 +246,9 @@ export function registerSignInRoutes(app: FastifyInstance, identity: IdentitySer
     },
     handler: async (request, reply) => {
       const { url, binding } = await identity.oidcStart(request.params.provider, safeReturnPath(request.query.return_to));
-      void reply.setCookie(OIDC_COOKIE, binding, cookieOptions(600));
+      // Lax, not Strict: browsers send it on the provider's redirect back (a top-level GET from
+      // another site), which is exactly when it must arrive; it binds, it does not authenticate.
+      void reply.setCookie(OIDC_COOKIE, binding, { ...cookieOptions(600), sameSite: 'lax' as const });
       return reply.redirect(url, 302);
     },
   });
@@ -256,7 +260,18 @@ export function registerSignInRoutes(app: FastifyInstance, identity: IdentitySer
       summary: 'Where the identity provider returns (browser redirect)',
       description: 'Completes the sign-in and redirects to where it started, with the session in cookies (or the second-factor step pending).',
       params: providerParams,
-      querystring: z.record(z.string(), z.string().max(4096)),
+      // What providers send back (RFC 6749 §4.1.2, RFC 9207 `iss`), named so the OpenAPI document
+      // lists them (a bare record came out as parameters named `type`, `propertyNames`, …); any
+      // other parameter a provider adds is taken too.
+      querystring: z
+        .object({
+          code: callbackValue.optional(),
+          state: callbackValue.optional(),
+          iss: callbackValue.optional(),
+          error: callbackValue.optional(),
+          error_description: callbackValue.optional(),
+        })
+        .catchall(callbackValue),
       response: { 303: z.null() },
     },
     handler: async (request, reply) => {
@@ -283,6 +298,20 @@ const secondFactorBody = z
   .object({ code: code.optional(), recovery_code: recoveryCode.optional() })
   .strict()
   .refine((b) => (b.code === undefined) !== (b.recovery_code === undefined), 'give either code or recovery_code');
+
+/**
+ * Re-authentication for changes to how a person signs in: with a second factor enrolled, a
+ * second factor within the step-up window; without one, a sign-in within it. A session that was
+ * merely stolen, or left open, cannot add a factor or a password of its holder's choosing.
+ */
+export function requireRecentAuth(request: FastifyRequest, hasSecondFactor: boolean): void {
+  const caller = sessionCallerOf(request);
+  if (hasSecondFactor ? caller.recentMfa : caller.recentSignIn || caller.recentMfa) return;
+  throw new AppError(
+    'STEP_UP_REQUIRED',
+    hasSecondFactor ? 'Confirm with your second factor first: POST /v1/auth/step-up.' : 'Sign in again first: this needs a recent sign-in.',
+  );
+}
 
 /** Throws STEP_UP_REQUIRED unless the session passed a second factor within the step-up window (I3). */
 export function requireRecentMfa(request: FastifyRequest): void {
@@ -479,11 +508,13 @@ export function registerSessionRoutes(app: FastifyInstance, identity: IdentitySe
       tags: ['me'],
       security,
       summary: 'Start enrolling an authenticator app (TOTP)',
-      description: 'Answers the shared secret once (base32 and as an otpauth:// URI for a QR code). Confirm with a first code to finish.',
+      description:
+        'Needs a recent sign-in (STEP_UP_REQUIRED otherwise). Answers the shared secret once (base32 and as an otpauth:// URI for a QR code). Confirm with a first code to finish; the person is told by e-mail.',
       querystring: noQuery,
       response: { 201: z.object({ secret: z.string(), otpauth_uri: z.string() }) },
     },
     handler: async (request, reply) => {
+      requireRecentAuth(request, false);
       const enrolled = await identity.totpEnrol(sessionCallerOf(request).userId);
       return reply.code(201).send({ secret: enrolled.secret, otpauth_uri: enrolled.uri });
     },
@@ -502,7 +533,7 @@ export function registerSessionRoutes(app: FastifyInstance, identity: IdentitySe
     },
     handler: async (request) => {
       const caller = sessionCallerOf(request);
-      return { recovery_codes: await identity.totpConfirm(caller.userId, caller.sessionId, request.body.code) };
+      return { recovery_codes: await identity.totpConfirm(caller.userId, request.body.code) };
     },
   });
 
@@ -536,14 +567,13 @@ export function registerSessionRoutes(app: FastifyInstance, identity: IdentitySe
     schema: {
       tags: ['me'],
       security,
-      summary: 'Delete my account (step-up when a second factor is enrolled)',
+      summary: 'Delete my account (needs a recent second factor, or sign-in)',
       description: 'Only once you belong to no org. Your sign-in identities, second factors and sessions go with it.',
       querystring: noQuery,
       response: { 204: z.null() },
     },
     handler: async (request, reply) => {
-      // With a second factor enrolled, it must have been checked in the last few minutes.
-      if ((await identity.me(sessionCallerOf(request).userId)).totp) requireRecentMfa(request);
+      requireRecentAuth(request, (await identity.me(sessionCallerOf(request).userId)).totp);
       await identity.deleteAccount(sessionCallerOf(request).userId);
       clearSessionCookies(reply);
       return reply.code(204).send(null);
@@ -555,16 +585,17 @@ export function registerSessionRoutes(app: FastifyInstance, identity: IdentitySe
     schema: {
       tags: ['me'],
       security,
-      summary: 'Set my password (step-up when a second factor is enrolled)',
-      description: '8 to 128 characters, any characters; common and breached passwords are refused. Stored as argon2id.',
+      summary: 'Set or change my password',
+      description:
+        '8 to 128 characters, any characters; common and breached passwords are refused. Stored as argon2id. Changing a password needs the current one; either way it needs a recent second factor (or, without one, a recent sign-in), and the person is told by e-mail.',
       querystring: noQuery,
-      body: z.object({ password: text(1024) }).strict(),
+      body: z.object({ password: text(1024), current_password: z.string().min(1).max(1024).optional() }).strict(),
       response: { 204: z.null() },
     },
     handler: async (request, reply) => {
       const caller = sessionCallerOf(request);
-      if ((await identity.me(caller.userId)).totp) requireRecentMfa(request);
-      await identity.setPassword(caller.userId, request.body.password);
+      requireRecentAuth(request, (await identity.me(caller.userId)).totp);
+      await identity.setPassword(caller.userId, request.body.password, request.body.current_password);
       return reply.code(204).send(null);
     },
   });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../errors.js';
 import type { Throttle } from './throttle.js';
@@ -42,26 +43,58 @@ export interface FailureOutcome {
   failures: number;
 }
 
+/** One credential check in flight, counted before it runs. */
+export interface Attempt {
+  readonly ip: string;
+  readonly account: string;
+  /** This attempt's number from its source against its account in the window. */
+  readonly sourceCount: number;
+}
+
 export interface AuthGuard {
   readonly options: GuardOptions;
   /** Counts a request of `ip` to an auth endpoint; throws RATE_LIMITED past the per-minute limit. */
   rate(ip: string): Promise<void>;
   /**
-   * Before checking credentials: throws TOO_MANY_ATTEMPTS when this source is locked out of
-   * this account or has failed too often overall; waits the account's slowdown.
+   * Before checking credentials: counts the attempt **first** — so requests sent in parallel
+   * cannot all pass before any failure is counted — and throws TOO_MANY_ATTEMPTS when this
+   * source is locked out of this account or has failed too often overall; then waits the
+   * account's slowdown. A successful check takes its counts back (`succeed`).
    */
-  admit(ip: string, account: string): Promise<void>;
-  /** Records a failed attempt. */
-  fail(ip: string, account: string): Promise<FailureOutcome>;
-  /** Counts a message sent to an account (sign-in codes); returns how many in the window. */
-  countSend(account: string): Promise<number>;
-  /** A successful sign-in from `ip`: its count against the account starts afresh. */
-  succeed(ip: string, account: string): Promise<void>;
+  admit(ip: string, account: string): Promise<Attempt>;
+  /** The attempt failed (its counts stand): says whether it locked its source out. */
+  fail(attempt: Attempt): FailureOutcome;
+  /** The attempt succeeded: its source starts afresh against the account, and its counts are taken back. */
+  succeed(attempt: Attempt): Promise<void>;
+  /** Counts a hit on `key`; throws TOO_MANY_ATTEMPTS once more than `max` fall in one window. */
+  limit(key: string, max: number): Promise<void>;
+  /** Counts a message sent to an account from `ip`: false when the address or the source has had enough. */
+  allowSend(ip: string, account: string): Promise<boolean>;
 }
+
+/** Messages one address may be sent per window, from one source and from all. */
+const SENDS_PER_SOURCE = 5;
+const SENDS_PER_ADDRESS = 10;
 
 /** The opaque key of an account identifier (an address is lower-cased first). */
 export function accountKey(kind: 'email' | 'user' | 'agent', value: string): string {
   return createHash('sha256').update(`${kind}:${value.toLowerCase()}`).digest('base64url');
+}
+
+/**
+ * The source an address counts as: IPv4 as it is (an IPv4-mapped IPv6 address as its IPv4),
+ * IPv6 by its /64 — one host usually holds a whole /64, so counting single IPv6 addresses would
+ * give an attacker 2^64 fresh sources.
+ */
+export function sourceOf(ip: string): string {
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (mapped) return mapped[1] as string;
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === '' ? [] : tail.split(':');
+  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 function tooMany(resetAt: number, code: 'TOO_MANY_ATTEMPTS' | 'RATE_LIMITED'): AppError {
@@ -70,37 +103,46 @@ function tooMany(resetAt: number, code: 'TOO_MANY_ATTEMPTS' | 'RATE_LIMITED'): A
 }
 
 export function createAuthGuard(throttle: Throttle, options: GuardOptions = GUARD_DEFAULTS): AuthGuard {
-  const src = (ip: string, account: string) => `src:${account}:${ip}`;
+  const src = (ip: string, account: string) => `src:${account}:${sourceOf(ip)}`;
+  const ipKey = (ip: string) => `ip:${sourceOf(ip)}`;
   return {
     options,
     async rate(ip) {
-      const w = await throttle.hit(`rate:${ip}`, 60_000);
+      const w = await throttle.hit(`rate:${sourceOf(ip)}`, 60_000);
       if (w.count > options.ipRequestsPerMinute) throw tooMany(w.resetAt, 'RATE_LIMITED');
     },
     async admit(ip, account) {
       const [source, fromIp, onAccount] = await Promise.all([
-        throttle.peek(src(ip, account)),
-        throttle.peek(`ip:${ip}`),
-        throttle.peek(`acct:${account}`),
-      ]);
-      if (source.count >= options.maxFailures) throw tooMany(source.resetAt, 'TOO_MANY_ATTEMPTS');
-      if (fromIp.count >= options.ipMaxFailures) throw tooMany(fromIp.resetAt, 'TOO_MANY_ATTEMPTS');
-      const over = onAccount.count - options.slowdownAfter;
-      if (over >= 0) await sleep(Math.min(options.slowdownMaxMs, (over + 1) * options.slowdownStepMs));
-    },
-    async fail(ip, account) {
-      const [source] = await Promise.all([
         throttle.hit(src(ip, account), options.windowMs),
-        throttle.hit(`ip:${ip}`, options.windowMs),
+        throttle.hit(ipKey(ip), options.windowMs),
         throttle.hit(`acct:${account}`, options.windowMs),
       ]);
-      return { lockedNow: source.count === options.maxFailures, failures: source.count };
+      if (source.count > options.maxFailures) throw tooMany(source.resetAt, 'TOO_MANY_ATTEMPTS');
+      if (fromIp.count > options.ipMaxFailures) throw tooMany(fromIp.resetAt, 'TOO_MANY_ATTEMPTS');
+      const over = onAccount.count - 1 - options.slowdownAfter;
+      if (over >= 0) await sleep(Math.min(options.slowdownMaxMs, (over + 1) * options.slowdownStepMs));
+      return { ip, account, sourceCount: source.count };
     },
-    async countSend(account) {
-      return (await throttle.hit(`send:${account}`, options.windowMs)).count;
+    fail(attempt) {
+      return { lockedNow: attempt.sourceCount === options.maxFailures, failures: attempt.sourceCount };
     },
-    async succeed(ip, account) {
-      await throttle.clear(src(ip, account));
+    async succeed(attempt) {
+      await Promise.all([
+        throttle.clear(src(attempt.ip, attempt.account)),
+        throttle.undo(ipKey(attempt.ip)),
+        throttle.undo(`acct:${attempt.account}`),
+      ]);
+    },
+    async limit(key, max) {
+      const w = await throttle.hit(`limit:${key}`, options.windowMs);
+      if (w.count > max) throw tooMany(w.resetAt, 'TOO_MANY_ATTEMPTS');
+    },
+    async allowSend(ip, account) {
+      const [fromSource, toAddress] = await Promise.all([
+        throttle.hit(`send:${account}:${sourceOf(ip)}`, options.windowMs),
+        throttle.hit(`send:${account}`, options.windowMs),
+      ]);
+      return fromSource.count <= SENDS_PER_SOURCE && toAddress.count <= SENDS_PER_ADDRESS;
     },
   };
 }

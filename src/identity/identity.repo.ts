@@ -177,8 +177,6 @@ export async function insertEmailCode(
   q: Queryable,
   code: { codeId: string; emailHash: Uint8Array; codeHash: Uint8Array; expiresAt: Date },
 ): Promise<void> {
-  // A new code replaces the address's earlier ones: only the latest mail counts.
-  await q.query('UPDATE email_codes SET used_at = now() WHERE email_hash = $1 AND used_at IS NULL', [code.emailHash]);
   await q.query('INSERT INTO email_codes (code_id, email_hash, code_hash, expires_at) VALUES ($1, $2, $3, $4)', [
     code.codeId,
     code.emailHash,
@@ -194,21 +192,29 @@ export interface EmailCodeRow {
   attempts: number;
 }
 
-/** The address's live code, locked for this check. */
-export async function liveEmailCode(q: Queryable, emailHash: Uint8Array): Promise<EmailCodeRow | undefined> {
-  const [row] = await q.query<EmailCodeRow>(
-    `SELECT code_id, code_hash, expires_at, attempts FROM email_codes
-      WHERE email_hash = $1 AND used_at IS NULL ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
-    [emailHash],
+/** How many of an address's latest codes are good at once. */
+const LIVE_CODES = 3;
+
+/** The address's live codes (unused, unexpired, among its latest three), newest first, locked for this check. */
+export async function liveEmailCodes(q: Queryable, emailHash: Uint8Array, now: Date): Promise<EmailCodeRow[]> {
+  return q.query<EmailCodeRow>(
+    `SELECT code_id, code_hash, expires_at, attempts FROM (
+        SELECT * FROM email_codes WHERE email_hash = $1 ORDER BY created_at DESC LIMIT ${LIVE_CODES}
+      ) latest
+      WHERE used_at IS NULL AND expires_at > $2
+      ORDER BY created_at DESC
+      FOR UPDATE`,
+    [emailHash, now],
   );
-  return row;
 }
 
-export async function settleEmailCode(q: Queryable, codeId: string, outcome: 'used' | 'failed', maxAttempts: number): Promise<void> {
-  if (outcome === 'used') {
-    await q.query('UPDATE email_codes SET used_at = now() WHERE code_id = $1', [codeId]);
-    return;
-  }
+/** A code was used: every code of the address is spent (one sign-in per mail round). */
+export async function settleEmailCodes(q: Queryable, emailHash: Uint8Array): Promise<void> {
+  await q.query('UPDATE email_codes SET used_at = now() WHERE email_hash = $1 AND used_at IS NULL', [emailHash]);
+}
+
+/** A wrong guess: one try of the code spent; at `maxAttempts` the code is spent. */
+export async function failEmailCode(q: Queryable, codeId: string, maxAttempts: number): Promise<void> {
   await q.query(
     `UPDATE email_codes SET attempts = attempts + 1, used_at = CASE WHEN attempts + 1 >= $2 THEN now() ELSE used_at END
       WHERE code_id = $1`,
@@ -393,7 +399,10 @@ export interface SessionAuthRow {
   member_role: string | null;
   member_status: 'active' | 'deactivated' | null;
   require_mfa: boolean | null;
+  password_sign_in: boolean | null;
   authz_epoch: string | null;
+  created_at: Date;
+  first_factor: string | null;
 }
 
 /**
@@ -403,8 +412,9 @@ export interface SessionAuthRow {
  */
 export async function sessionAuthState(q: Queryable, sessionId: string): Promise<SessionAuthRow | undefined> {
   const [row] = await q.query<SessionAuthRow>(
-    `SELECT s.state, s.org_id, s.expires_at, s.last_active_at, s.mfa_at, s.revoked_at, u.status AS user_status,
-            m.member_id, m.role AS member_role, m.status AS member_status, o.require_mfa, o.authz_epoch::text AS authz_epoch
+    `SELECT s.state, s.org_id, s.expires_at, s.last_active_at, s.mfa_at, s.revoked_at, s.created_at, s.methods[1] AS first_factor,
+            u.status AS user_status, m.member_id, m.role AS member_role, m.status AS member_status,
+            o.require_mfa, o.password_sign_in, o.authz_epoch::text AS authz_epoch
        FROM sessions s
        JOIN users u ON u.user_id = s.user_id
        LEFT JOIN orgs o ON o.org_id = s.org_id AND o.org_id = current_org_id()

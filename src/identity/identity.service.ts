@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Queryable } from '../db/driver.js';
 import type { WithInstallationTx, WithTenantTx } from '../db/tenant.js';
 import { resourceRef, type AuditActor, type AuditEventBody } from '../domains/audit/audit.events.js';
@@ -9,8 +9,8 @@ import { AppError } from '../errors.js';
 import type { KeyProvider } from '../kms/provider.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail/mailer.js';
-import { lockoutWarningMail, signInCodeMail } from '../mail/templates.js';
-import { accountKey, type AuthGuard } from './guard.js';
+import { lockoutWarningMail, securityChangeMail, signInCodeMail } from '../mail/templates.js';
+import { accountKey, type Attempt, type AuthGuard } from './guard.js';
 import * as repo from './identity.repo.js';
 import { OidcError, type OidcClient } from './oidc.js';
 import { checkPasswordRules, hashPassword, verifyAgainstDummy, verifyPassword } from './passwords.js';
@@ -36,8 +36,6 @@ export interface IdentityOptions {
   emailCodeTtlSeconds: number;
   /** Guesses one e-mail code allows before it is spent. */
   emailCodeMaxAttempts: number;
-  /** Codes one address may be sent per guard window. */
-  emailCodesPerWindow: number;
   /** Signed-in people may create orgs. */
   allowOrgCreation: boolean;
   /** The issuer name authenticator apps show. */
@@ -47,7 +45,6 @@ export interface IdentityOptions {
 export const IDENTITY_DEFAULTS: Omit<IdentityOptions, 'publicUrl'> = {
   emailCodeTtlSeconds: 600,
   emailCodeMaxAttempts: 5,
-  emailCodesPerWindow: 5,
   allowOrgCreation: true,
   totpIssuer: 'Strongroom',
 };
@@ -96,6 +93,11 @@ function totpAad(userId: string): Buffer {
   return Buffer.from(`strongroom:totp-secret:v1:${userId}`);
 }
 
+/** Constant-time equality of two SHA-256 digests. */
+function hashesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === 32 && b.length === 32 && timingSafeEqual(a, b);
+}
+
 function signInFailed(): AppError {
   return new AppError('SIGN_IN_FAILED', 'The address, password or code is not right, or it expired.');
 }
@@ -120,9 +122,9 @@ export function createIdentityService(deps: IdentityDeps) {
     ]);
   }
 
-  /** A failed attempt from `facts.ip` on `account`; on the lockout threshold, the owner hears of it. */
-  async function failed(account: string, user: repo.UserRow | undefined, facts: RequestFacts): Promise<never> {
-    const outcome = await guard.fail(facts.ip, account);
+  /** A failed attempt; on the lockout threshold, the owner hears of it (at most a few times per window). */
+  async function failed(attempt: Attempt, user: repo.UserRow | undefined, facts: RequestFacts): Promise<never> {
+    const outcome = guard.fail(attempt);
     if (outcome.lockedNow) {
       await sideEvent(
         INSTALLATION_ORG_ID,
@@ -135,7 +137,9 @@ export function createIdentityService(deps: IdentityDeps) {
         },
         facts,
       );
-      if (user) {
+      // Many sources locking out one after another must not flood the owner's inbox.
+      const warn = user !== undefined && (await guard.limit(`warn:${attempt.account}`, 3).then(() => true, () => false));
+      if (user && warn) {
         const mail = lockoutWarningMail({
           attempts: outcome.failures,
           windowMinutes: Math.round(guard.options.windowMs / 60_000),
@@ -158,6 +162,30 @@ export function createIdentityService(deps: IdentityDeps) {
       if (m && m.status === 'active' && (!passwordOnly || m.password_sign_in)) return hint.org_id;
     }
     return null;
+  }
+
+  /**
+   * Second-factor guesses are also capped per pending sign-in (5: then it is ended) and per
+   * person from all sources together (20 per window): a password thief with many addresses
+   * still gets only a handful of tries at a 6-digit code.
+   */
+  async function limitSecondFactor(userId: string, sessionId: string): Promise<void> {
+    try {
+      await guard.limit(`2fa-session:${sessionId}`, 5);
+    } catch (err) {
+      await deps.withInstallationTx((q) => repo.revokeSessions(q, { sessionId }, 'too_many_second_factor_failures'));
+      throw err;
+    }
+    await guard.limit(`2fa-user:${userId}`, 20);
+  }
+
+  /** Tells the person a sign-in setting changed (not awaited: the change is made either way). */
+  async function notify(userId: string, change: string): Promise<void> {
+    const user = await deps.withInstallationTx((q) => repo.findUser(q, userId));
+    if (!user) return;
+    deps.mailer
+      .send({ to: user.email, ...securityChangeMail({ change, at: now() }) })
+      .catch((err: unknown) => deps.logger.warn({ err }, 'a security notice could not be sent'));
   }
 
   async function hasTotp(q: Queryable, userId: string): Promise<boolean> {
@@ -213,8 +241,8 @@ export function createIdentityService(deps: IdentityDeps) {
       const email = normaliseEmail(rawEmail);
       if (!email) throw new AppError('VALIDATION_FAILED', 'Give a single e-mail address.');
       facts.audit.email = email;
-      const sends = await guard.countSend(accountKey('email', email));
-      if (sends <= options.emailCodesPerWindow) {
+      // Per address and source, and per address overall: nobody can spend the owner's allowance.
+      if (await guard.allowSend(facts.ip, accountKey('email', email))) {
         const code = String(randomInt(0, 1_000_000)).padStart(6, '0');
         const codeId = randomUUID();
         await deps.withInstallationTx((q) =>
@@ -239,18 +267,19 @@ export function createIdentityService(deps: IdentityDeps) {
       facts.audit.email = email;
       // Failures are recorded with the method tried too, not only successes.
       noteAuditDetail({ event: { method: 'email_code' } });
-      const account = accountKey('email', email);
-      await guard.admit(facts.ip, account);
+      const attempt = await guard.admit(facts.ip, accountKey('email', email));
       const ok = await deps.withInstallationTx(async (q) => {
-        const live = await repo.liveEmailCode(q, sha256('email:', email));
-        const presented = sha256(live?.code_id ?? 'none', ':', code);
-        const matches = live !== undefined && live.expires_at.getTime() > now().getTime() && presented.equals(Buffer.from(live.code_hash));
-        if (live) await repo.settleEmailCode(q, live.code_id, matches ? 'used' : 'failed', options.emailCodeMaxAttempts);
-        return matches;
+        // The address's last few codes count, so a code someone else asked for later does not
+        // void the one the owner is typing; a wrong guess spends a try of the newest only.
+        const live = await repo.liveEmailCodes(q, sha256('email:', email), now());
+        const match = live.find((c) => hashesEqual(sha256(c.code_id, ':', code), c.code_hash));
+        if (match) await repo.settleEmailCodes(q, sha256('email:', email));
+        else if (live[0]) await repo.failEmailCode(q, live[0].code_id, options.emailCodeMaxAttempts);
+        return match !== undefined;
       });
       const existing = await deps.withInstallationTx((q) => repo.findUserByEmail(q, email));
-      if (!ok) return failed(account, existing, facts);
-      await guard.succeed(facts.ip, account);
+      if (!ok) return failed(attempt, existing, facts);
+      await guard.succeed(attempt);
       const user = existing ?? (await deps.withInstallationTx((q) => repo.upsertUserByEmail(q, randomUUID(), email, '')));
       if (user.status !== 'active') throw signInFailed();
       return firstFactorDone(user, 'email_code', org, facts);
@@ -258,19 +287,20 @@ export function createIdentityService(deps: IdentityDeps) {
 
     /** Signs in with a password (orgs opt in). Unknown accounts cost the same time as known ones. */
     async passwordSignIn(rawEmail: string, password: string, org: string | undefined, facts: RequestFacts): Promise<SignInResult> {
-      const email = normaliseEmail(rawEmail) ?? rawEmail.trim().toLowerCase().slice(0, 254);
-      facts.audit.email = email;
+      // Something that is not an address is never looked up nor recorded (it may be a password
+      // typed in the wrong field); it is refused like any unknown account, at the same cost.
+      const email = normaliseEmail(rawEmail);
+      facts.audit.email = email ?? null;
       noteAuditDetail({ event: { method: 'password' } });
-      const account = accountKey('email', email);
-      await guard.admit(facts.ip, account);
-      const user = await deps.withInstallationTx((q) => repo.findUserByEmail(q, email));
+      const attempt = await guard.admit(facts.ip, accountKey('email', email ?? rawEmail.trim().toLowerCase()));
+      const user = email === undefined ? undefined : await deps.withInstallationTx((q) => repo.findUserByEmail(q, email));
       if (!user?.password_hash) {
         await verifyAgainstDummy(password);
-        return failed(account, user, facts);
+        return failed(attempt, user, facts);
       }
       const verdict = await verifyPassword(password, user.password_hash);
-      if (!verdict.ok || user.status !== 'active') return failed(account, user, facts);
-      await guard.succeed(facts.ip, account);
+      if (!verdict.ok || user.status !== 'active') return failed(attempt, user, facts);
+      await guard.succeed(attempt);
       if (verdict.needsRehash) {
         // An imported (bcrypt) or older hash becomes argon2id on first use.
         const rehashed = await hashPassword(password);
@@ -285,9 +315,9 @@ export function createIdentityService(deps: IdentityDeps) {
       if (!pending) throw signInFailed();
       facts.audit.actor = { type: 'user', id: pending.user_id };
       facts.audit.orgId = pending.org_id ?? INSTALLATION_ORG_ID;
-      const account = accountKey('user', pending.user_id);
       noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
-      await guard.admit(facts.ip, account);
+      await limitSecondFactor(pending.user_id, pending.session_id);
+      const attempt = await guard.admit(facts.ip, accountKey('user', pending.user_id));
       const result = await deps.withInstallationTx(async (q) => {
         const method = await secondFactor(q, pending.user_id, input);
         if (!method) return undefined;
@@ -296,18 +326,18 @@ export function createIdentityService(deps: IdentityDeps) {
       });
       if (!result) {
         const user = await deps.withInstallationTx((q) => repo.findUser(q, pending.user_id));
-        return failed(account, user, facts);
+        return failed(attempt, user, facts);
       }
       noteAuditDetail({ event: { method: result.method } });
-      await guard.succeed(facts.ip, account);
+      await guard.succeed(attempt);
       return result.session;
     },
 
     /** A recent second factor for a signed-in session (step-up, I3). */
     async stepUp(sessionId: string, userId: string, input: { code?: string; recoveryCode?: string }, facts: RequestFacts): Promise<void> {
-      const account = accountKey('user', userId);
       noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
-      await guard.admit(facts.ip, account);
+      await limitSecondFactor(userId, sessionId);
+      const attempt = await guard.admit(facts.ip, accountKey('user', userId));
       const method = await deps.withInstallationTx(async (q) => {
         const m = await secondFactor(q, userId, input);
         if (m) await sessions.noteMfa(q, sessionId, m);
@@ -315,10 +345,10 @@ export function createIdentityService(deps: IdentityDeps) {
       });
       if (!method) {
         const user = await deps.withInstallationTx((q) => repo.findUser(q, userId));
-        return failed(account, user, facts);
+        return failed(attempt, user, facts);
       }
       noteAuditDetail({ event: { method } });
-      await guard.succeed(facts.ip, account);
+      await guard.succeed(attempt);
     },
 
     /** Rotates a refresh token; a reused one ends its session (and is recorded). */
@@ -382,13 +412,12 @@ export function createIdentityService(deps: IdentityDeps) {
     ): Promise<{ result: SignInResult; returnTo: string }> {
       const provider = deps.oidc.get(providerId);
       if (!provider) throw new AppError('NOT_FOUND');
-      const account = `oidc:${facts.ip}`;
-      await guard.admit(facts.ip, account);
+      const attempt = await guard.admit(facts.ip, accountKey('user', `oidc:${providerId}`));
       const state = callbackUrl.searchParams.get('state') ?? '';
       const flow = await deps.withInstallationTx((q) => repo.takeOidcFlow(q, sha256(state)));
-      const bound = flow !== undefined && binding !== undefined && sha256(binding).equals(Buffer.from(flow.binding_hash));
+      const bound = flow !== undefined && binding !== undefined && hashesEqual(sha256(binding), flow.binding_hash);
       if (!flow || !bound || flow.provider !== providerId || flow.expires_at.getTime() <= now().getTime()) {
-        return failed(account, undefined, facts);
+        return failed(attempt, undefined, facts);
       }
       let identity;
       try {
@@ -396,7 +425,7 @@ export function createIdentityService(deps: IdentityDeps) {
       } catch (err) {
         if (err instanceof OidcError) {
           deps.logger.info({ reason: err.reason, provider: providerId }, 'an OIDC sign-in was refused');
-          return failed(account, undefined, facts);
+          return failed(attempt, undefined, facts);
         }
         throw err;
       }
@@ -411,7 +440,8 @@ export function createIdentityService(deps: IdentityDeps) {
         await repo.linkIdentity(q, { issuer: identity.issuer, subject: identity.subject, userId: u.user_id, provider: providerId });
         return u;
       });
-      if (!user || user.status !== 'active') return failed(account, undefined, facts);
+      if (!user || user.status !== 'active') return failed(attempt, undefined, facts);
+      await guard.succeed(attempt);
       return { result: await firstFactorDone(user, `oidc:${providerId}`, undefined, facts), returnTo: flow.return_to };
     },
 
@@ -440,7 +470,7 @@ export function createIdentityService(deps: IdentityDeps) {
         const m = await deps.withTenantTx(orgId, (tx) => repo.findMembership(tx, userId));
         if (!m || m.status !== 'active') throw new AppError('NOT_FOUND');
         const session = await deps.withInstallationTx((q) => repo.findSession(q, sessionId));
-        if (m.password_sign_in === false && session?.methods.length === 1 && session.methods[0] === 'password') {
+        if (m.password_sign_in === false && session?.methods[0] === 'password') {
           throw new AppError('STEP_UP_REQUIRED', 'This org does not accept password sign-in: sign in with e-mail or your identity provider.');
         }
       }
@@ -491,7 +521,7 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /** Confirms enrolment with a first code; returns the recovery codes (shown once). */
-    async totpConfirm(userId: string, sessionId: string, code: string): Promise<string[]> {
+    async totpConfirm(userId: string, code: string): Promise<string[]> {
       const codes = await deps.withInstallationTx(async (q) => {
         const totp = await repo.findTotp(q, userId, true);
         if (!totp || totp.confirmed_at !== null) return undefined;
@@ -504,16 +534,18 @@ export function createIdentityService(deps: IdentityDeps) {
         }
         const recovery = generateRecoveryCodes();
         await repo.replaceRecoveryCodes(q, userId, recovery.map((c) => hashRecoveryCode(normaliseRecoveryCode(c) as string)));
-        await sessions.noteMfa(q, sessionId, 'totp');
+        // Enrolling is not a step-up: whoever holds the session could enrol their own device.
         return recovery;
       });
       if (codes === undefined) throw new AppError('INVALID_STATE', 'Start an enrolment first (POST /v1/me/mfa/totp).');
       if (codes === null) throw new AppError('VALIDATION_FAILED', 'That code is not right: check the time on your device.');
+      await notify(userId, 'An authenticator app was added to your account');
       return codes;
     },
 
     async totpRemove(userId: string): Promise<void> {
       await deps.withInstallationTx((q) => repo.deleteTotp(q, userId));
+      await notify(userId, 'The authenticator app and recovery codes were removed from your account');
     },
 
     async regenerateRecoveryCodes(userId: string): Promise<string[]> {
@@ -522,6 +554,9 @@ export function createIdentityService(deps: IdentityDeps) {
         const recovery = generateRecoveryCodes();
         await repo.replaceRecoveryCodes(q, userId, recovery.map((c) => hashRecoveryCode(normaliseRecoveryCode(c) as string)));
         return recovery;
+      }).then(async (codes) => {
+        await notify(userId, 'New recovery codes were made for your account (the old ones no longer work)');
+        return codes;
       });
     },
 
@@ -536,8 +571,21 @@ export function createIdentityService(deps: IdentityDeps) {
       await deps.withInstallationTx((q) => q.query('DELETE FROM users WHERE user_id = $1', [userId]));
     },
 
-    /** Sets (or replaces) the person's password; the list of common passwords is refused. */
-    async setPassword(userId: string, password: string): Promise<void> {
+    /**
+     * Sets (or replaces) the person's password; the list of common passwords is refused. A
+     * password already set must be given (ASVS 6.2.3): a stolen session cannot replace it.
+     */
+    async setPassword(userId: string, password: string, currentPassword: string | undefined): Promise<void> {
+      const user = await deps.withInstallationTx((q) => repo.findUser(q, userId));
+      if (!user) throw new AppError('UNAUTHENTICATED');
+      if (user.password_hash !== null) {
+        if (currentPassword === undefined) throw new AppError('VALIDATION_FAILED', 'Give your current password as current_password.');
+        // Guesses at the current password are limited like sign-in.
+        await guard.limit(`password-change:${userId}`, guard.options.maxFailures);
+        if (!(await verifyPassword(currentPassword, user.password_hash)).ok) {
+          throw new AppError('VALIDATION_FAILED', 'The current password is not right.');
+        }
+      }
       const rules = checkPasswordRules(password);
       if (!rules.ok) {
         const why = { too_short: 'at least 8 characters', too_long: 'at most 128 characters', common: 'not a common or breached password' };
@@ -545,6 +593,7 @@ export function createIdentityService(deps: IdentityDeps) {
       }
       const hash = await hashPassword(password);
       await deps.withInstallationTx((q) => repo.setPasswordHash(q, userId, hash));
+      await notify(userId, user.password_hash === null ? 'A password was set on your account' : 'Your password was changed');
     },
   };
 }

@@ -71,6 +71,8 @@ export interface SessionAuth {
   epoch: number;
   /** A second factor was checked within the step-up window. */
   recentMfa: boolean;
+  /** The session's sign-in (first factor) happened within the step-up window. */
+  recentSignIn: boolean;
   /** The org requires MFA and this session never did one. */
   mfaMissing: boolean;
 }
@@ -215,13 +217,19 @@ export function createSessionService(deps: {
     },
 
     async switchOrg(q, sessionId, orgId) {
-      await updateSession(q, sessionId, { orgId, touch: true });
-      // Refresh tokens from before the switch are dropped (unknown from now on, not "reused":
-      // another tab presenting one is not a theft); access tokens of the old org fail on their
-      // `org` claim, which no longer matches the row.
-      await q.query('DELETE FROM refresh_tokens WHERE session_id = $1', [sessionId]);
-      const row = (await findSession(q, sessionId)) as SessionRow;
-      return issue(q, { sessionId, userId: row.user_id, orgId });
+      // A switch continues the sign-in as a new session (same sign-in time, lifetime, second
+      // factor) and ends the old one: every token issued before — of this org or the old one —
+      // stops working, even after switching back.
+      const next = randomUUID();
+      await q.query(
+        `INSERT INTO sessions (session_id, user_id, org_id, state, methods, created_at, expires_at, last_active_at, mfa_at, user_agent)
+         SELECT $2, user_id, $3, state, methods, created_at, expires_at, now(), mfa_at, user_agent
+           FROM sessions WHERE session_id = $1`,
+        [sessionId, next, orgId],
+      );
+      await revokeSessions(q, { sessionId }, 'switched_org');
+      const row = (await findSession(q, next)) as SessionRow;
+      return issue(q, { sessionId: next, userId: row.user_id, orgId });
     },
 
     async noteMfa(q, sessionId, method) {
@@ -236,6 +244,9 @@ export function createSessionService(deps: {
       const row: SessionAuthRow | undefined =
         claims.orgId === null ? await deps.withInstallationTx(read) : await deps.withTenantTx(claims.orgId, read);
       if (!row || !usable(row) || row.user_status !== 'active' || row.org_id !== claims.orgId) return undefined;
+      // A password sign-in counts only in orgs that accept passwords (checked on every request,
+      // so turning password sign-in off ends such sessions there).
+      if (row.first_factor === 'password' && row.password_sign_in === false) return undefined;
       const t = now().getTime();
       if (t - row.last_active_at.getTime() > 60_000) {
         // Activity keeps a session alive (idle timeout); noted at most once a minute.
@@ -249,6 +260,7 @@ export function createSessionService(deps: {
         member,
         epoch: Number(row.authz_epoch ?? 0),
         recentMfa: row.mfa_at !== null && t - row.mfa_at.getTime() <= options.stepUpSeconds * 1000,
+        recentSignIn: t - row.created_at.getTime() <= options.stepUpSeconds * 1000,
         mfaMissing: row.require_mfa === true && row.mfa_at === null,
       };
     },

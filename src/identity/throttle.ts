@@ -18,6 +18,8 @@ export interface Throttle {
   peek(key: string): Promise<Window>;
   /** Closes a key's window (a source that signed in successfully starts afresh). */
   clear(key: string): Promise<void>;
+  /** Takes back one hit (an attempt that turned out to succeed). */
+  undo(key: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export interface Window {
 }
 
 const PREFIX = 'strongroom:throttle:v1:';
+const UNDO_SCRIPT = "if redis.call('EXISTS', KEYS[1]) == 1 and tonumber(redis.call('GET', KEYS[1])) > 0 then return redis.call('DECR', KEYS[1]) end return 0";
 const MAX_KEYS = 100_000;
 
 /** The in-process throttle: a Map, swept of closed windows as it grows. */
@@ -62,6 +65,10 @@ export function createMemoryThrottle(now: () => number = Date.now): Throttle {
     },
     async clear(key) {
       windows.delete(key);
+    },
+    async undo(key) {
+      const w = open(key);
+      if (w && w.count > 0) w.count -= 1;
     },
     async close() {
       windows.clear();
@@ -108,6 +115,12 @@ export async function createRedisThrottle(url: string, logger: Logger): Promise<
       await fallback.clear(key);
       if (!ready()) return;
       await client.del(PREFIX + key).catch(() => undefined);
+    },
+    async undo(key) {
+      await fallback.undo(key);
+      if (!ready()) return;
+      // DECR on a key whose window closed would open a negative one: only where it exists.
+      await client.eval(UNDO_SCRIPT, { keys: [PREFIX + key] }).catch(() => undefined);
     },
     async close() {
       if (client.isReady) await client.quit().catch(() => client.destroy());

@@ -124,3 +124,26 @@ export function invitationMail(opts: InvitationMailOptions): MailContent {
     ].join('\n'),
   };
 }
+
+/** What changed about a person's sign-in (a password set, a second factor added or removed). */
+export interface SecurityChangeMailOptions {
+  /** One line, e.g. "An authenticator app was added to your account". */
+  change: string;
+  at: Date;
+}
+
+/**
+ * Tells a person that how they sign in changed (ASVS 6.2/6.5: notify on credential changes), so
+ * a change they did not make — someone holding their session — does not go unnoticed.
+ */
+export function securityChangeMail(opts: SecurityChangeMailOptions): MailContent {
+  return {
+    subject: 'Your sign-in settings changed',
+    text: [
+      `${oneLine(opts.change)} at ${utc(opts.at)}.`,
+      '',
+      'If this was you, there is nothing to do. If it was not you, sign in, sign out',
+      'everywhere, and check your password and authenticator; tell your administrator.',
+    ].join('\n'),
+  };
+}

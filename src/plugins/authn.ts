@@ -109,6 +109,8 @@ export interface SessionCaller {
   member: { memberId: string; role: string } | null;
   /** A second factor within the step-up window. */
   recentMfa: boolean;
+  /** Signed in (first factor) within the step-up window: re-authentication for people without a second factor. */
+  recentSignIn: boolean;
   fromCookie: boolean;
   ip: string;
 }
@@ -131,7 +133,7 @@ export function requireSession(
   deps: {
     verify: (token: string) => Promise<{ userId: string; sessionId: string; orgId: string | null } | undefined>;
     authenticate: (claims: { userId: string; sessionId: string; orgId: string | null }) => Promise<
-      { member: { memberId: string; role: string } | null; recentMfa: boolean } | undefined
+      { member: { memberId: string; role: string } | null; recentMfa: boolean; recentSignIn: boolean } | undefined
     >;
     csrfMatches: (sessionId: string, token: string) => Promise<boolean>;
     installationOrgId: string;
@@ -149,7 +151,14 @@ export function requireSession(
     request.authFailureOrgId = claims.orgId ?? deps.installationOrgId;
     request.auditActor = { type: 'user', id: claims.userId };
     if (credential.fromCookie) await checkCsrf(request, claims.sessionId, deps.csrfMatches);
-    request.sessionCaller = { ...claims, member: state.member, recentMfa: state.recentMfa, fromCookie: credential.fromCookie, ip: request.ip };
+    request.sessionCaller = {
+      ...claims,
+      member: state.member,
+      recentMfa: state.recentMfa,
+      recentSignIn: state.recentSignIn,
+      fromCookie: credential.fromCookie,
+      ip: request.ip,
+    };
   });
 }
 

@@ -93,3 +93,11 @@ export const BUILT_IN_ROLES: ReadonlyMap<string, RoleDef> = new Map(ROLES.map((r
 export function isBuiltInRole(id: string): id is BuiltInRoleId {
   return BUILT_IN_ROLES.has(id);
 }
+
+/**
+ * A role that administers something — any org area or vaults with `admin` — so that handing it
+ * out (an invitation, a new member) is a step-up operation like changing a member's role (I3).
+ */
+export function administers(role: RoleDef): boolean {
+  return Object.values(role.org).some((actions) => actions?.includes('admin')) || (role.vaults?.actions.includes('admin') ?? false);
+}

@@ -137,6 +137,10 @@ CREATE INDEX refresh_tokens_session_idx ON refresh_tokens (session_id);
 GRANT SELECT, INSERT, UPDATE, DELETE ON users, user_identities, user_orgs, mfa_totp, recovery_codes,
   email_codes, oidc_flows, sessions, refresh_tokens TO strongroom_app;
 
+-- A personal token made by a person who had just passed a second factor (POST /v1/tokens with
+-- step-up) may be used in an org that requires MFA; one handed out when a member was added may not.
+ALTER TABLE api_tokens ADD COLUMN minted_with_mfa boolean NOT NULL DEFAULT false;
+
 -- Invitations (I5): signed, expiring, single use; the invitee accepts while signed in with the
 -- invited (verified) address.
 CREATE TABLE invitations (

@@ -117,14 +117,14 @@ export function registerAgentTokenRoute(app: FastifyInstance, agents: AgentServi
       // this bounds the failure events anyone can make an org record).
       const account = accountKey('agent', request.body.agent_id);
       await guard.rate(request.ip);
-      await guard.admit(request.ip, account);
+      const attempt = await guard.admit(request.ip, account);
       const result = await agents.exchange(request.body.agent_id, request.body.api_key);
       if (!result.ok) {
         request.authFailureOrgId = result.orgId;
-        await guard.fail(request.ip, account);
+        guard.fail(attempt);
         throw new AppError('UNAUTHENTICATED', 'The agent id or API key is not valid, or the agent is deactivated.');
       }
-      await guard.succeed(request.ip, account);
+      await guard.succeed(attempt);
       request.auditDetail.createdId = result.agentId;
       // The agent proved itself with its key: it is the actor of this event.
       request.principal = { orgId: result.orgId, kind: 'agent', id: result.agentId, role: null, epoch: 0, ip: request.ip, reason: null, mfa: false };

@@ -8,7 +8,8 @@ import type { Mailer } from '../../mail/mailer.js';
 import { invitationMail } from '../../mail/templates.js';
 import { actorOf } from '../../policy/policy.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { administers } from '../../policy/roles.js';
+import { type Authorizer, type Caller, requireStepUp } from '../authz/authz.service.js';
 import { findMember, findMemberByEmail, insertMember, linkMemberUser } from '../members/members.repo.js';
 import type { AuditTarget } from '../orgs/orgs.types.js';
 import { findOrg } from '../orgs/orgs.repo.js';
@@ -89,6 +90,8 @@ export function createInvitationService(deps: InvitationServiceDeps): Invitation
         const role = await loadRoleDef(tx, input.role, 'share');
         if (!role) throw new AppError('VALIDATION_FAILED', 'There is no role with that id in this org.');
         assertMayHandOut(await callerRoleDef(tx, caller), role, 'grant');
+        // Inviting someone into a role that administers is a role change (step-up, I3).
+        if (administers(role)) requireStepUp(caller, 'role.change');
         if (await findMemberByEmail(tx, input.email)) {
           throw new AppError('CONFLICT', 'A member with that e-mail address already exists in this org.');
         }

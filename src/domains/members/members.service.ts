@@ -5,6 +5,7 @@ import { AppError, notFound } from '../../errors.js';
 import { actorOf } from '../../policy/policy.js';
 import type { RoleDef } from '../../policy/types.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
+import { administers } from '../../policy/roles.js';
 import { type Authorizer, type Caller, requireStepUp, separationOfDuties } from '../authz/authz.service.js';
 import { removeUserOrg, revokeSessions } from '../../identity/identity.repo.js';
 import { deletePoliciesNaming } from '../policies/policies.repo.js';
@@ -106,6 +107,8 @@ export function createMemberService(deps: MemberServiceDeps): MemberService {
         .withChange(caller.orgId, async (tx) => {
           const role = await grantedRole(tx, input.role);
           assertMayHandOut(await callerRoleDef(tx, caller), role, 'grant');
+          // Adding someone in a role that administers is a role change (step-up, I3).
+          if (administers(role)) requireStepUp(caller, 'role.change');
           const inserted = await insertMember(tx, {
             memberId,
             email: input.email,

@@ -117,8 +117,12 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
         const secretId = randomUUID();
         const row = await keyring.useVaultKey(keyRef, key, (vaultKey) =>
           withRecordedTx(orgId, async (tx) => {
-          const secret = await lockOrCreateSecret(tx, { secretId, vaultId, path, type: input.type, tier: input.tier, actor });
+          const secret = await lockOrCreateSecret(tx, { secretId, vaultId, path, type: input.type, tier: input.tier ?? 'P1', actor });
           checkPrecondition(secret, precondition);
+          // A write that leaves the tier out keeps it. Taking a P0 secret down a tier would let
+          // its earlier versions be read without step-up: that is itself a step-up operation.
+          const tier = input.tier ?? secret.tier;
+          if (secret.tier === 'P0' && tier !== 'P0') requireStepUp(principal, 'secret.tier.lower');
           const version = secret.current_version + 1;
           noteAuditDetail({ version });
           const aad = secretAad({ orgId, vaultId, secretId: secret.secret_id, version });
@@ -130,7 +134,7 @@ export function createSecretService(deps: SecretServiceDeps): SecretService {
             envelope,
             actor,
             type: input.type,
-            tier: input.tier,
+            tier,
             metadata: input.metadata,
             expiresAt: input.expires_at ?? null,
           });

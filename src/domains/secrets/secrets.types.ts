@@ -46,7 +46,10 @@ export const putSecretBody = z
       .refine((v) => Buffer.byteLength(v, 'utf8') <= MAX_VALUE_BYTES, { message: `at most ${MAX_VALUE_BYTES} bytes` })
       .describe('The secret value. Returned only by a read of the secret, never listed.'),
     type: z.enum(secretTypes).default('other'),
-    tier: z.enum(tiers).default('P1'),
+    tier: z
+      .enum(tiers)
+      .optional()
+      .describe('P1 for a new secret when left out; a write that leaves it out keeps the tier. Lowering a P0 secret is a step-up operation.'),
     metadata: metadataSchema.default({}),
     expires_at: timestamp.nullable().optional().describe('After this time reads answer 410'),
   })

@@ -1,7 +1,7 @@
 import type { WithTenantTx } from '../../db/tenant.js';
 import { AppError, notFound } from '../../errors.js';
 import { noteAuditDetail } from '../audit/audit.context.js';
-import type { Authorizer, Caller } from '../authz/authz.service.js';
+import { type Authorizer, type Caller, requireStepUp } from '../authz/authz.service.js';
 import { findMember, otherActiveOwners } from '../members/members.repo.js';
 import { assertMayManage } from '../members/members.service.js';
 import { lockOrg } from '../orgs/orgs.repo.js';
@@ -59,6 +59,8 @@ export function createPersonalTokenService(deps: PersonalTokenServiceDeps): Pers
       if (caller.kind !== 'user' || caller.session === undefined) {
         throw new AppError('INVALID_STATE', 'Sign in to create a personal token: a token cannot make another one.');
       }
+      // A long-lived credential outlives sessions and sign-out: minting one is a step-up operation.
+      requireStepUp(caller, 'token.create');
       const issued = generateToken('user', caller.orgId);
       const expiresAt = new Date(now().getTime() + input.expires_in_days * 86_400_000);
       await withRecordedTx(caller.orgId, async (tx) => {
@@ -70,6 +72,7 @@ export function createPersonalTokenService(deps: PersonalTokenServiceDeps): Pers
           secretHash: issued.secretHash,
           description: input.description,
           expiresAt,
+          mintedWithMfa: true,
         });
         noteAuditDetail({ createdId: issued.tokenId });
       });

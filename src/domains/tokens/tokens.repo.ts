@@ -12,6 +12,9 @@ export interface TokenRow {
   secret_hash: Uint8Array;
   expires_at: Date | null;
   revoked_at: Date | null;
+  /** A personal token made right after a second factor (it may be used where the org requires MFA). */
+  minted_with_mfa: boolean;
+  require_mfa: boolean;
   /** The org's authz epoch, read in the same statement. */
   authz_epoch: string | number;
 }
@@ -28,11 +31,24 @@ export async function insertToken(
     description: string;
     /** When it stops working by itself; never when absent. */
     expiresAt?: Date | null;
+    /** Made by a person who had just passed a second factor. */
+    mintedWithMfa?: boolean;
   },
 ): Promise<void> {
   await tx.query(
-    'INSERT INTO api_tokens (org_id, token_id, kind, role, member_id, secret_hash, description, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [tx.orgId, token.tokenId, token.kind, token.role, token.memberId ?? null, token.secretHash, token.description, token.expiresAt ?? null],
+    `INSERT INTO api_tokens (org_id, token_id, kind, role, member_id, secret_hash, description, expires_at, minted_with_mfa)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [
+      tx.orgId,
+      token.tokenId,
+      token.kind,
+      token.role,
+      token.memberId ?? null,
+      token.secretHash,
+      token.description,
+      token.expiresAt ?? null,
+      token.mintedWithMfa ?? false,
+    ],
   );
 }
 
@@ -40,7 +56,7 @@ export async function insertToken(
 export async function findToken(tx: TenantTx, tokenId: string): Promise<TokenRow | undefined> {
   const [row] = await tx.query<TokenRow>(
     `SELECT t.token_id, t.kind, t.role, t.member_id, m.role AS member_role, m.status AS member_status,
-            t.secret_hash, t.expires_at, t.revoked_at, o.authz_epoch
+            t.secret_hash, t.expires_at, t.revoked_at, t.minted_with_mfa, o.require_mfa, o.authz_epoch
        FROM api_tokens t
        JOIN orgs o ON o.org_id = t.org_id
        LEFT JOIN members m ON m.org_id = t.org_id AND m.member_id = t.member_id

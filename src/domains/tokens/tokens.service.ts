@@ -62,6 +62,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     const epoch = Number(row.authz_epoch);
     if (row.kind === 'root') return { principal: { orgId: parsed.orgId, kind: 'root_token', id: row.token_id, role: 'owner' }, epoch };
     if (row.member_id === null || row.member_status !== 'active') return fail(parsed.orgId);
+    // Where the org requires MFA, only personal tokens made after a second factor count.
+    if (row.require_mfa && !row.minted_with_mfa) return fail(parsed.orgId);
     return { principal: { orgId: parsed.orgId, kind: 'user', id: row.member_id, role: row.member_role }, epoch };
   }
 
