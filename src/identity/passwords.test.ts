@@ -227,7 +227,10 @@ test('isImportableHash accepts argon2id and bcrypt shapes and nothing else', asy
   assert.equal(isImportableHash(ours), true);
   assert.equal(isImportableHash(ours.replace('v=19$', '')), true);
   assert.equal(isImportableHash(bcryptHash), true);
-  assert.equal(isImportableHash(bcryptHash.replace('$04$', '$31$')), true);
+  assert.equal(isImportableHash(bcryptHash.replace('$04$', '$16$')), true);
+  // Costlier hashes would make every guess at the account a denial of service.
+  assert.equal(isImportableHash(bcryptHash.replace('$04$', '$17$')), false);
+  assert.equal(isImportableHash(bcryptHash.replace('$04$', '$31$')), false);
   for (const text of [
     '',
     'plain text',

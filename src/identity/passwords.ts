@@ -57,9 +57,11 @@ const ARGON2_LIMITS = Object.freeze({ maxMemoryCost: 1_048_576, maxTimeCost: 10,
 const ARGON2ID_PHC = /^\$argon2id\$(?:v=(16|19)\$)?m=(\d{1,10}),t=(\d{1,10}),p=(\d{1,3})\$([A-Za-z0-9+/]{11,86})\$([A-Za-z0-9+/]{16,86})$/;
 // Modular crypt format: $2a$/$2b$/$2y$, two-digit cost, 22 characters of salt, 31 of hash.
 const BCRYPT_MCF = /^\$2[aby]\$(\d{2})\$[./A-Za-z0-9]{53}$/;
-// bcrypt's cost is log2 of its rounds; the algorithm defines 4..31.
+// bcrypt's cost is log2 of its rounds; the algorithm defines 4..31, but past 16 one check takes
+// seconds to minutes of CPU (bcryptjs is pure JavaScript): an imported hash that costly would
+// let anyone tie the server up by guessing at that account, so it is not accepted.
 const BCRYPT_MIN_COST = 4;
-const BCRYPT_MAX_COST = 31;
+const BCRYPT_MAX_COST = 16;
 
 /** Why a password was refused: too few or too many code points, or found in the common list. */
 export type PasswordRuleResult = { ok: true } | { ok: false; reason: 'too_short' | 'too_long' | 'common' };
