@@ -260,7 +260,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     auditLog,
     logger: deps.logger,
     oidc,
-    options: { ...IDENTITY_DEFAULTS, publicUrl, allowOrgCreation: identityConfig.allowOrgCreation ?? true },
+    options: IDENTITY_DEFAULTS,
   });
   const tokens = createTokenService({ withTenantTx, agentTokens, sessions });
   const agents = createAgentService({ withTenantTx, authz, tokens: agentTokens });

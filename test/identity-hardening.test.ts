@@ -62,6 +62,15 @@ describe('the brute-force guard', () => {
     assert.notEqual((await guess(await p.nextTotpCode(device))).statusCode, 200);
   });
 
+  test('successful second factors do not use up the limit: six step-ups in a row all pass', async () => {
+    const person = await p.signUp('stepper');
+    const device = await p.enrolTotp(person);
+    for (const code of device.recoveryCodes.slice(0, 6)) {
+      const res = await p.call({ method: 'POST', url: '/v1/auth/step-up', payload: { recovery_code: code }, token: person.session.access_token, ip: newIp() });
+      assert.equal(res.statusCode, 204, res.body);
+    }
+  });
+
   test('text that is not an address is refused like an unknown account, never a 5xx, and not recorded as an address', async () => {
     const res = await password('ad\u0000min@example.com', 'whatever-it-is', newIp());
     assertProblem(res, 401, 'SIGN_IN_FAILED');

@@ -68,6 +68,8 @@ export interface AuthGuard {
   succeed(attempt: Attempt): Promise<void>;
   /** Counts a hit on `key`; throws TOO_MANY_ATTEMPTS once more than `max` fall in one window. */
   limit(key: string, max: number): Promise<void>;
+  /** Takes back a hit of `limit` (an attempt that succeeded). */
+  release(key: string): Promise<void>;
   /** Counts a message sent to an account from `ip`: false when the address or the source has had enough. */
   allowSend(ip: string, account: string): Promise<boolean>;
 }
@@ -136,6 +138,9 @@ export function createAuthGuard(throttle: Throttle, options: GuardOptions = GUAR
     async limit(key, max) {
       const w = await throttle.hit(`limit:${key}`, options.windowMs);
       if (w.count > max) throw tooMany(w.resetAt, 'TOO_MANY_ATTEMPTS');
+    },
+    async release(key) {
+      await throttle.undo(`limit:${key}`);
     },
     async allowSend(ip, account) {
       const [fromSource, toAddress] = await Promise.all([

@@ -31,21 +31,16 @@ export const INSTALLATION_ORG_ID = '00000000-0000-0000-0000-000000000000';
 
 /** Identity settings (config STRONGROOM_*). */
 export interface IdentityOptions {
-  /** Where people reach the server (links in e-mails, OIDC redirect URIs). */
-  publicUrl: string;
   emailCodeTtlSeconds: number;
   /** Guesses one e-mail code allows before it is spent. */
   emailCodeMaxAttempts: number;
-  /** Signed-in people may create orgs. */
-  allowOrgCreation: boolean;
   /** The issuer name authenticator apps show. */
   totpIssuer: string;
 }
 
-export const IDENTITY_DEFAULTS: Omit<IdentityOptions, 'publicUrl'> = {
+export const IDENTITY_DEFAULTS: IdentityOptions = {
   emailCodeTtlSeconds: 600,
   emailCodeMaxAttempts: 5,
-  allowOrgCreation: true,
   totpIssuer: 'Strongroom',
 };
 
@@ -165,18 +160,23 @@ export function createIdentityService(deps: IdentityDeps) {
   }
 
   /**
-   * Second-factor guesses are also capped per pending sign-in (5: then it is ended) and per
-   * person from all sources together (20 per window): a password thief with many addresses
-   * still gets only a handful of tries at a 6-digit code.
+   * Second-factor guesses are also capped per session (5: a pending sign-in is then ended) and
+   * per person from all sources together (20 per window): a password thief with many addresses
+   * still gets only a handful of tries at a 6-digit code. Counted before the check, taken back
+   * when it succeeds (`releaseSecondFactor`).
    */
-  async function limitSecondFactor(userId: string, sessionId: string): Promise<void> {
+  async function limitSecondFactor(userId: string, sessionId: string, pending: boolean): Promise<void> {
     try {
       await guard.limit(`2fa-session:${sessionId}`, 5);
     } catch (err) {
-      await deps.withInstallationTx((q) => repo.revokeSessions(q, { sessionId }, 'too_many_second_factor_failures'));
+      if (pending) await deps.withInstallationTx((q) => repo.revokeSessions(q, { sessionId }, 'too_many_second_factor_failures'));
       throw err;
     }
     await guard.limit(`2fa-user:${userId}`, 20);
+  }
+
+  async function releaseSecondFactor(userId: string, sessionId: string): Promise<void> {
+    await Promise.all([guard.release(`2fa-session:${sessionId}`), guard.release(`2fa-user:${userId}`)]);
   }
 
   /** Tells the person a sign-in setting changed (not awaited: the change is made either way). */
@@ -316,7 +316,7 @@ export function createIdentityService(deps: IdentityDeps) {
       facts.audit.actor = { type: 'user', id: pending.user_id };
       facts.audit.orgId = pending.org_id ?? INSTALLATION_ORG_ID;
       noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
-      await limitSecondFactor(pending.user_id, pending.session_id);
+      await limitSecondFactor(pending.user_id, pending.session_id, true);
       const attempt = await guard.admit(facts.ip, accountKey('user', pending.user_id));
       const result = await deps.withInstallationTx(async (q) => {
         const method = await secondFactor(q, pending.user_id, input);
@@ -330,13 +330,14 @@ export function createIdentityService(deps: IdentityDeps) {
       }
       noteAuditDetail({ event: { method: result.method } });
       await guard.succeed(attempt);
+      await releaseSecondFactor(pending.user_id, pending.session_id);
       return result.session;
     },
 
     /** A recent second factor for a signed-in session (step-up, I3). */
     async stepUp(sessionId: string, userId: string, input: { code?: string; recoveryCode?: string }, facts: RequestFacts): Promise<void> {
       noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
-      await limitSecondFactor(userId, sessionId);
+      await limitSecondFactor(userId, sessionId, false);
       const attempt = await guard.admit(facts.ip, accountKey('user', userId));
       const method = await deps.withInstallationTx(async (q) => {
         const m = await secondFactor(q, userId, input);
@@ -349,6 +350,7 @@ export function createIdentityService(deps: IdentityDeps) {
       }
       noteAuditDetail({ event: { method } });
       await guard.succeed(attempt);
+      await releaseSecondFactor(userId, sessionId);
     },
 
     /** Rotates a refresh token; a reused one ends its session (and is recorded). */
@@ -585,6 +587,7 @@ export function createIdentityService(deps: IdentityDeps) {
         if (!(await verifyPassword(currentPassword, user.password_hash)).ok) {
           throw new AppError('VALIDATION_FAILED', 'The current password is not right.');
         }
+        await guard.release(`password-change:${userId}`);
       }
       const rules = checkPasswordRules(password);
       if (!rules.ok) {

@@ -81,7 +81,7 @@ export function requireAuthentication(
     }
     if (result.session?.mfaMissing) {
       request.authFailureOrgId = result.principal.orgId;
-      throw new AppError('MFA_REQUIRED', 'This org requires a second factor: enrol one at /v1/me/mfa/totp and sign in again.');
+      throw new AppError('MFA_REQUIRED', 'This org requires a second factor: enrol one (POST /v1/me/mfa/totp, then /confirm) and confirm it at POST /v1/auth/step-up, or sign in with it.');
     }
     request.principal = {
       ...result.principal,
