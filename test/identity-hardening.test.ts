@@ -230,6 +230,42 @@ describe('switching orgs', () => {
   });
 });
 
+describe("an admin's decisions stick", () => {
+  test('sessions an admin ended in an org do not come back by switching a live session from another org', async () => {
+    const a = await p.t.createOrg();
+    const b = await p.t.createOrg();
+    const person = await p.signUp('ended');
+    const memberInA = await joinOrg(p, person, a, 'employee');
+    await joinOrg(p, person, b, 'employee');
+    const sw = (token: string, orgId: string) => p.call({ method: 'POST', url: '/v1/auth/switch', payload: { org_id: orgId }, token, ip: newIp() });
+    const inA = (await sw(person.session.access_token, a.orgId)).json() as SessionBody;
+    // A second session of the same person, parked in org B.
+    const second = await p.emailSignIn(person.email, newIp(), { orgId: b.orgId });
+    const inB = second.json() as SessionBody;
+    assert.equal(inB.org_id, b.orgId);
+    const ended = await p.t.call(a.token, { method: 'POST', url: `/v1/members/${memberInA}/sessions/revoke` });
+    assert.equal(ended.statusCode, 200, ended.body);
+    assertProblem(await p.call({ method: 'GET', url: '/v1/vaults', token: inA.access_token, ip: newIp() }), 401, 'UNAUTHENTICATED');
+    assertProblem(await sw(inB.access_token, a.orgId), 404, 'NOT_FOUND', 'switching the B session into A');
+    assert.equal((await p.call({ method: 'GET', url: '/v1/vaults', token: inB.access_token, ip: newIp() })).statusCode, 200, 'B is untouched');
+    // Signing in afresh enters A again.
+    const fresh = (await p.emailSignIn(person.email, newIp(), { orgId: a.orgId })).json() as SessionBody;
+    assert.equal(fresh.org_id, a.orgId);
+    assert.equal((await p.call({ method: 'GET', url: '/v1/vaults', token: fresh.access_token, ip: newIp() })).statusCode, 200);
+  });
+
+  test("a removed member's pending invitations stop working", async () => {
+    const org = await p.t.createOrg();
+    const inviter = await createMember(p.t, org, 'admin');
+    const sent = await p.t.call(inviter.token, { method: 'POST', url: '/v1/invitations', payload: { email: newEmail('invited'), role: 'employee' } });
+    assert.equal(sent.statusCode, 201, sent.body);
+    const { id } = sent.json() as { id: string };
+    assert.equal((await p.t.call(org.token, { method: 'DELETE', url: `/v1/members/${inviter.id}` })).statusCode, 204);
+    const listed = (await p.t.call(org.token, { method: 'GET', url: '/v1/invitations' })).json() as { invitations: { id: string; status: string }[] };
+    assert.equal(listed.invitations.find((i) => i.id === id)?.status, 'revoked');
+  });
+});
+
 describe('credentials stay out of logs and audit', () => {
   test('no credential of these flows leaks', async () => {
     const { leaks } = await p.findLeaks();

@@ -88,6 +88,7 @@ export async function removeUserOrg(tx: TenantTx, userId: string): Promise<void>
 /** A user's membership of the transaction's org, as the member row says. */
 export interface MembershipRow {
   member_id: string;
+  sessions_not_before: Date | null;
   role: string;
   status: 'active' | 'deactivated';
   org_name: string;
@@ -97,7 +98,7 @@ export interface MembershipRow {
 
 export async function findMembership(tx: TenantTx, userId: string): Promise<MembershipRow | undefined> {
   const [row] = await tx.query<MembershipRow>(
-    `SELECT m.member_id, m.role, m.status, o.name AS org_name, o.require_mfa, o.password_sign_in
+    `SELECT m.member_id, m.role, m.status, m.sessions_not_before, o.name AS org_name, o.require_mfa, o.password_sign_in
        FROM members m JOIN orgs o ON o.org_id = m.org_id
       WHERE m.user_id = $1`,
     [userId],
@@ -403,6 +404,8 @@ export interface SessionAuthRow {
   authz_epoch: string | null;
   created_at: Date;
   first_factor: string | null;
+  /** Sessions signed in before this do not count in the org (an admin ended them). */
+  sessions_not_before: Date | null;
 }
 
 /**
@@ -413,7 +416,7 @@ export interface SessionAuthRow {
 export async function sessionAuthState(q: Queryable, sessionId: string): Promise<SessionAuthRow | undefined> {
   const [row] = await q.query<SessionAuthRow>(
     `SELECT s.state, s.org_id, s.expires_at, s.last_active_at, s.mfa_at, s.revoked_at, s.created_at, s.methods[1] AS first_factor,
-            u.status AS user_status, m.member_id, m.role AS member_role, m.status AS member_status,
+            u.status AS user_status, m.member_id, m.role AS member_role, m.status AS member_status, m.sessions_not_before,
             o.require_mfa, o.password_sign_in, o.authz_epoch::text AS authz_epoch
        FROM sessions s
        JOIN users u ON u.user_id = s.user_id

@@ -472,6 +472,9 @@ export function createIdentityService(deps: IdentityDeps) {
         const m = await deps.withTenantTx(orgId, (tx) => repo.findMembership(tx, userId));
         if (!m || m.status !== 'active') throw new AppError('NOT_FOUND');
         const session = await deps.withInstallationTx((q) => repo.findSession(q, sessionId));
+        if (m.sessions_not_before !== null && session && session.created_at.getTime() <= m.sessions_not_before.getTime()) {
+          throw new AppError('NOT_FOUND', 'Your sessions in that org were ended: sign in again to enter it.');
+        }
         if (m.password_sign_in === false && session?.methods[0] === 'password') {
           throw new AppError('STEP_UP_REQUIRED', 'This org does not accept password sign-in: sign in with e-mail or your identity provider.');
         }

@@ -247,6 +247,8 @@ export function createSessionService(deps: {
       // A password sign-in counts only in orgs that accept passwords (checked on every request,
       // so turning password sign-in off ends such sessions there).
       if (row.first_factor === 'password' && row.password_sign_in === false) return undefined;
+      // An admin ended this person's sessions in the org: sign-ins from before then do not count.
+      if (row.sessions_not_before !== null && row.created_at.getTime() <= row.sessions_not_before.getTime()) return undefined;
       const t = now().getTime();
       if (t - row.last_active_at.getTime() > 60_000) {
         // Activity keeps a session alive (idle timeout); noted at most once a minute.

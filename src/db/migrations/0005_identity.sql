@@ -54,6 +54,9 @@ CREATE TABLE user_orgs (
 );
 
 ALTER TABLE members ADD COLUMN user_id uuid REFERENCES users (user_id) ON DELETE SET NULL;
+-- Sessions signed in before this time do not count in this org (an admin ended them): a session
+-- switched in later from another org carries its sign-in time and is refused too.
+ALTER TABLE members ADD COLUMN sessions_not_before timestamptz;
 CREATE UNIQUE INDEX members_user_key ON members (org_id, user_id);
 
 -- TOTP (RFC 6238). The shared secret is wrapped by the root key provider with AAD naming the

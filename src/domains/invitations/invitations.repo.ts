@@ -1,4 +1,5 @@
 import type { TenantTx } from '../../db/tenant.js';
+import { actorOf } from '../../policy/policy.js';
 
 /** An invitation as stored (migration 0005). */
 export interface InvitationRow {
@@ -67,4 +68,15 @@ export async function markInvitationAccepted(tx: TenantTx, invitationId: string,
       WHERE org_id = $1 AND invitation_id = $2 AND status = 'pending'`,
     [tx.orgId, invitationId, userId],
   );
+}
+
+/**
+ * A member who leaves, is removed or is deactivated takes back the invitations they sent that
+ * nobody accepted yet: an invitation carries its inviter's authority only while they hold it.
+ */
+export async function revokeInvitationsBy(tx: TenantTx, memberId: string): Promise<void> {
+  await tx.query(`UPDATE invitations SET status = 'revoked' WHERE org_id = $1 AND created_by = $2 AND status = 'pending'`, [
+    tx.orgId,
+    actorOf({ kind: 'user', id: memberId }),
+  ]);
 }

@@ -8,6 +8,7 @@ import { noteAuditDetail } from '../audit/audit.context.js';
 import { administers } from '../../policy/roles.js';
 import { type Authorizer, type Caller, requireStepUp, separationOfDuties } from '../authz/authz.service.js';
 import { removeUserOrg, revokeSessions } from '../../identity/identity.repo.js';
+import { revokeInvitationsBy } from '../invitations/invitations.repo.js';
 import { deletePoliciesNaming } from '../policies/policies.repo.js';
 import { assertMayHandOut, callerRoleDef, isOwner, loadRoleDef, roleExceeds } from '../roles/roles.service.js';
 import { generateToken } from '../tokens/tokens.fns.js';
@@ -89,6 +90,8 @@ const isSelf = (caller: Caller, target: MemberRow) => caller.kind === 'user' && 
  */
 async function endSessionsHere(tx: TenantTx, target: MemberRow, reason: string): Promise<number> {
   if (target.user_id === null) return 0;
+  // Sessions signed in before now do not count here again, even switched in from another org.
+  await tx.query('UPDATE members SET sessions_not_before = now() WHERE org_id = $1 AND member_id = $2', [tx.orgId, target.member_id]);
   const ended = await revokeSessions(tx, { userId: target.user_id, orgId: tx.orgId }, reason);
   return ended.length;
 }
@@ -166,6 +169,7 @@ export function createMemberService(deps: MemberServiceDeps): MemberService {
         // P6: a deactivated member's tokens and sessions die with this commit, on every node.
         if (input.active === false) {
           await revokeMemberTokens(tx, target.member_id);
+          await revokeInvitationsBy(tx, target.member_id);
           noteAuditDetail({ event: { sessions: await endSessionsHere(tx, target, 'member_deactivated') } });
         }
         return updated as MemberRow; // the row is locked: it is still there
@@ -182,6 +186,7 @@ export function createMemberService(deps: MemberServiceDeps): MemberService {
         await assertMayManage(tx, await callerRoleDef(tx, caller), target);
         // Its tokens and team memberships go with the row (foreign keys); its vault policies here.
         await deletePoliciesNaming(tx, 'user', target.member_id);
+        await revokeInvitationsBy(tx, target.member_id);
         await deleteMember(tx, target.member_id);
         if (target.user_id !== null) await removeUserOrg(tx, target.user_id);
         noteAuditDetail({ event: { sessions: await endSessionsHere(tx, target, 'member_removed') } });

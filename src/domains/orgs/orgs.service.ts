@@ -12,6 +12,7 @@ import { generateToken } from '../tokens/tokens.fns.js';
 import { insertToken } from '../tokens/tokens.repo.js';
 import { findOrgSettings, insertOrg, lockOrg, updateOrgSettings, type OrgSettingsRow } from './orgs.repo.js';
 import type { AuditTarget, CreatedOrgView, OrgView, TransferView, UpdateOrgInput } from './orgs.types.js';
+import { revokeInvitationsBy } from '../invitations/invitations.repo.js';
 
 const orgName = nameSchema(100);
 
@@ -179,6 +180,7 @@ export function createOrgService(deps: OrgServiceDeps): OrgService {
         }
         // Its personal tokens and team memberships go with the row; its vault policies here.
         await deletePoliciesNaming(tx, 'user', me.member_id);
+        await revokeInvitationsBy(tx, me.member_id);
         await deleteMember(tx, me.member_id);
         let ended = 0;
         if (me.user_id !== null) {
