@@ -341,7 +341,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registerAuditHook(v1, auditLog);
     // The token exchange authenticates by its body; everything else by a bearer token.
     registerAgentTokenRoute(v1, agents, guard);
-    const csrfMatches = (sessionId: string, token: string) => sessions.csrfMatches(sessionId, token);
     // Sign-in: anyone may call, limited per IP and guarded against brute force.
     await v1.register(async (signIn) => registerSignInRoutes(signIn, identity, sessions, (ip) => guard.rate(ip)));
     // The signed-in person: works before they belong to any org.
@@ -352,7 +351,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           return 'invalid' in claims || claims.kind !== 'user' ? undefined : claims;
         },
         authenticate: (claims) => sessions.authenticate(claims),
-        csrfMatches,
         installationOrgId: INSTALLATION_ORG_ID,
       });
       registerSessionRoutes(me, identity, sessions);
@@ -360,7 +358,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       registerInvitationAcceptRoute(me, invitations);
     });
     await v1.register(async (authed) => {
-      requireAuthentication(authed, tokens, csrfMatches);
+      requireAuthentication(authed, tokens);
       registerVaultRoutes(authed, vaults);
       registerSecretRoutes(authed, secrets);
       registerAuditRoutes(authed, audit);

@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { auditResource } from '../domains/audit/audit.hook.js';
 import { resourceRef } from '../domains/audit/audit.events.js';
+import { parseToken } from '../domains/tokens/tokens.fns.js';
 import { AppError } from '../errors.js';
 import { SESSION_COOKIES, checkCsrf, sessionCallerOf } from '../plugins/authn.js';
 import { noQuery, text } from '../schemas.js';
@@ -210,8 +211,9 @@ export function registerSignInRoutes(app: FastifyInstance, identity: IdentitySer
       if (!token) throw new AppError('UNAUTHENTICATED', 'Send a refresh token.');
       if (fromBody === undefined) {
         // The refresh cookie rides along with any same-site request: require the CSRF token too.
-        const sessionId = /^sr_refresh_/.test(token) ? sessionIdOfRefresh(token) : undefined;
-        await checkCsrf(request, sessionId, (id, t) => sessions.csrfMatches(id, t));
+        const parsed = parseToken(token);
+        const sessionId = parsed?.kind === 'refresh' ? parsed.orgId : undefined;
+        checkCsrf(request, sessionId === undefined ? null : await sessions.csrfHashOf(sessionId));
       }
       const session = await step(request, (facts) => identity.refresh(token, facts));
       return sendSession(reply, session, fromBody === undefined ? 'cookie' : 'token', maxSession);
@@ -284,14 +286,6 @@ export function registerSignInRoutes(app: FastifyInstance, identity: IdentitySer
       return reply.redirect(target, 303);
     },
   });
-}
-
-/** The session id a refresh token names (for its CSRF check), if it is one of ours. */
-function sessionIdOfRefresh(token: string): string | undefined {
-  const body = Buffer.from(token.slice('sr_refresh_'.length), 'base64url');
-  if (body.length !== 64) return undefined;
-  const hex = body.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 const secondFactorBody = z

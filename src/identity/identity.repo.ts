@@ -115,11 +115,8 @@ export interface TotpRow {
   last_step: string | null;
 }
 
-export async function findTotp(q: Queryable, userId: string, forUpdate = false): Promise<TotpRow | undefined> {
-  const [row] = await q.query<TotpRow>(
-    `SELECT root_key_id, wrapped_secret, confirmed_at, last_step FROM mfa_totp WHERE user_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
-    [userId],
-  );
+export async function findTotp(q: Queryable, userId: string): Promise<TotpRow | undefined> {
+  const [row] = await q.query<TotpRow>('SELECT root_key_id, wrapped_secret, confirmed_at, last_step FROM mfa_totp WHERE user_id = $1', [userId]);
   return row;
 }
 
@@ -135,12 +132,17 @@ export async function putPendingTotp(q: Queryable, userId: string, rootKeyId: st
   return rows.length === 1;
 }
 
-/** Records an accepted step; false when a concurrent request used it (or a later one) first. */
-export async function useTotpStep(q: Queryable, userId: string, step: number, confirm: boolean): Promise<boolean> {
+/**
+ * Records an accepted step of the secret `wrapped` (confirming a pending enrolment, or using a
+ * confirmed one); false when a concurrent request used that step (or a later one) first, or the
+ * enrolment changed meanwhile. One conditional statement: single use needs no row lock.
+ */
+export async function useTotpStep(q: Queryable, userId: string, step: number, confirm: boolean, wrapped: Uint8Array): Promise<boolean> {
   const rows = await q.query(
-    `UPDATE mfa_totp SET last_step = $2, confirmed_at = CASE WHEN $3 THEN COALESCE(confirmed_at, now()) ELSE confirmed_at END
-      WHERE user_id = $1 AND (last_step IS NULL OR last_step < $2) RETURNING user_id`,
-    [userId, step, confirm],
+    `UPDATE mfa_totp SET last_step = $2, confirmed_at = CASE WHEN $3 THEN now() ELSE confirmed_at END
+      WHERE user_id = $1 AND wrapped_secret = $4 AND (confirmed_at IS NULL) = $3
+        AND (last_step IS NULL OR last_step < $2) RETURNING user_id`,
+    [userId, step, confirm, wrapped],
   );
   return rows.length === 1;
 }
@@ -304,30 +306,9 @@ export async function findSession(q: Queryable, sessionId: string, forUpdate = f
   return row;
 }
 
-export async function updateSession(
-  q: Queryable,
-  sessionId: string,
-  change: { state?: 'active'; orgId?: string | null; mfaAt?: Date; methods?: string[]; touch?: boolean },
-): Promise<void> {
-  await q.query(
-    `UPDATE sessions SET
-        state = COALESCE($2, state),
-        org_id = CASE WHEN $3 THEN $4::uuid ELSE org_id END,
-        mfa_at = COALESCE($5, mfa_at),
-        methods = COALESCE($6, methods),
-        last_active_at = CASE WHEN $7 THEN now() ELSE last_active_at END,
-        pending_hash = CASE WHEN $2 IS NULL THEN pending_hash ELSE NULL END
-      WHERE session_id = $1`,
-    [
-      sessionId,
-      change.state ?? null,
-      change.orgId !== undefined,
-      change.orgId ?? null,
-      change.mfaAt ?? null,
-      change.methods ?? null,
-      change.touch ?? false,
-    ],
-  );
+/** Notes activity on a session (its idle timeout restarts). */
+export async function touchSession(q: Queryable, sessionId: string): Promise<void> {
+  await q.query('UPDATE sessions SET last_active_at = now() WHERE session_id = $1', [sessionId]);
 }
 
 /** Ends sessions; returns the ids ended. */
@@ -406,6 +387,8 @@ export interface SessionAuthRow {
   first_factor: string | null;
   /** Sessions signed in before this do not count in the org (an admin ended them). */
   sessions_not_before: Date | null;
+  /** SHA-256 of the session's CSRF token (cookie sessions check it on changes). */
+  csrf_hash: Uint8Array | null;
 }
 
 /**
@@ -415,7 +398,7 @@ export interface SessionAuthRow {
  */
 export async function sessionAuthState(q: Queryable, sessionId: string): Promise<SessionAuthRow | undefined> {
   const [row] = await q.query<SessionAuthRow>(
-    `SELECT s.state, s.org_id, s.expires_at, s.last_active_at, s.mfa_at, s.revoked_at, s.created_at, s.methods[1] AS first_factor,
+    `SELECT s.state, s.org_id, s.expires_at, s.last_active_at, s.mfa_at, s.revoked_at, s.created_at, s.methods[1] AS first_factor, s.csrf_hash,
             u.status AS user_status, m.member_id, m.role AS member_role, m.status AS member_status, m.sessions_not_before,
             o.require_mfa, o.password_sign_in, o.authz_epoch::text AS authz_epoch
        FROM sessions s

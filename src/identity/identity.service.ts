@@ -148,15 +148,21 @@ export function createIdentityService(deps: IdentityDeps) {
     throw signInFailed();
   }
 
+  /** The orgs the person is an active member of: the directory's hints, each checked against its member row. */
+  async function activeMemberships(userId: string): Promise<(repo.MembershipRow & { orgId: string })[]> {
+    const hints = await deps.withInstallationTx((q) => repo.userOrgHints(q, userId));
+    const found: (repo.MembershipRow & { orgId: string })[] = [];
+    for (const h of hints) {
+      const m = await deps.withTenantTx(h.org_id, (tx) => repo.findMembership(tx, userId));
+      if (m?.status === 'active') found.push({ ...m, orgId: h.org_id });
+    }
+    return found;
+  }
+
   /** The org a new session opens in: the one asked for if the user is an active member, else their first. */
   async function chooseOrg(userId: string, wanted: string | undefined, passwordOnly: boolean): Promise<string | null> {
-    const hints = await deps.withInstallationTx((q) => repo.userOrgHints(q, userId));
-    const ordered = wanted ? [...hints.filter((h) => h.org_id === wanted), ...hints.filter((h) => h.org_id !== wanted)] : hints;
-    for (const hint of ordered) {
-      const m = await deps.withTenantTx(hint.org_id, (tx) => repo.findMembership(tx, userId));
-      if (m && m.status === 'active' && (!passwordOnly || m.password_sign_in)) return hint.org_id;
-    }
-    return null;
+    const open = (await activeMemberships(userId)).filter((m) => !passwordOnly || m.password_sign_in);
+    return (open.find((m) => m.orgId === wanted) ?? open[0])?.orgId ?? null;
   }
 
   /**
@@ -209,28 +215,39 @@ export function createIdentityService(deps: IdentityDeps) {
     });
   }
 
-  /** Checks a TOTP or recovery code of `userId`, using it up; false when it is not right. */
-  async function secondFactor(q: Queryable, userId: string, input: { code?: string; recoveryCode?: string }): Promise<string | undefined> {
-    if (input.code !== undefined) {
-      const totp = await repo.findTotp(q, userId, true);
-      if (!totp?.confirmed_at) return undefined;
-      const secret = await deps.keyProvider.unwrap({ keyId: totp.root_key_id, ciphertext: totp.wrapped_secret }, totpAad(userId));
-      try {
-        const result = verifyTotp(secret, input.code, { now: now(), lastUsedStep: totp.last_step === null ? null : Number(totp.last_step) });
-        if (!result.ok) return undefined;
-        return (await repo.useTotpStep(q, userId, result.step, false)) ? 'totp' : undefined;
-      } finally {
-        secret.fill(0);
-      }
+  /**
+   * Checks a TOTP code of `userId`'s enrolment (confirmed, or pending when `confirm`) and uses its
+   * step up. The secret is unwrapped outside any transaction (no KMS call holds one open); the
+   * step is then claimed by one conditional statement, so a code still works only once.
+   */
+  async function useTotpCode(userId: string, code: string, confirm: boolean): Promise<boolean> {
+    const totp = await deps.withInstallationTx((q) => repo.findTotp(q, userId));
+    if (!totp || (totp.confirmed_at === null) !== confirm) return false;
+    const secret = await deps.keyProvider.unwrap({ keyId: totp.root_key_id, ciphertext: totp.wrapped_secret }, totpAad(userId));
+    let result: ReturnType<typeof verifyTotp>;
+    try {
+      result = verifyTotp(secret, code, { now: now(), lastUsedStep: totp.last_step === null ? null : Number(totp.last_step) });
+    } finally {
+      secret.fill(0);
     }
+    if (!result.ok) return false;
+    const step = result.step;
+    return deps.withInstallationTx((q) => repo.useTotpStep(q, userId, step, confirm, totp.wrapped_secret));
+  }
+
+  /** Checks a TOTP or recovery code of `userId`, using it up: the method, or undefined when it is not right. */
+  async function secondFactor(userId: string, input: { code?: string; recoveryCode?: string }): Promise<string | undefined> {
+    if (input.code !== undefined) return (await useTotpCode(userId, input.code, false)) ? 'totp' : undefined;
     if (input.recoveryCode !== undefined) {
       const normalised = normaliseRecoveryCode(input.recoveryCode);
       if (!normalised) return undefined;
-      const stored = await repo.unusedRecoveryCodes(q, userId);
-      // Every stored hash is compared (constant time each), so timing does not say which matched.
-      let match: Uint8Array | undefined;
-      for (const hash of stored) if (recoveryCodeMatches(normalised, hash)) match = hash;
-      return match && (await repo.useRecoveryCode(q, userId, match)) ? 'recovery_code' : undefined;
+      return deps.withInstallationTx(async (q) => {
+        const stored = await repo.unusedRecoveryCodes(q, userId);
+        // Every stored hash is compared (constant time each), so timing does not say which matched.
+        let match: Uint8Array | undefined;
+        for (const hash of stored) if (recoveryCodeMatches(normalised, hash)) match = hash;
+        return match && (await repo.useRecoveryCode(q, userId, match)) ? 'recovery_code' : undefined;
+      });
     }
     return undefined;
   }
@@ -318,12 +335,15 @@ export function createIdentityService(deps: IdentityDeps) {
       noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
       await limitSecondFactor(pending.user_id, pending.session_id, true);
       const attempt = await guard.admit(facts.ip, accountKey('user', pending.user_id));
-      const result = await deps.withInstallationTx(async (q) => {
-        const method = await secondFactor(q, pending.user_id, input);
-        if (!method) return undefined;
-        await repo.noteSignIn(q, pending.user_id);
-        return { method, session: await sessions.completePending(q, pending, method) };
-      });
+      const method = await secondFactor(pending.user_id, input);
+      const result =
+        method === undefined
+          ? undefined
+          : await deps.withInstallationTx(async (q) => {
+              const session = await sessions.completePending(q, pending, method);
+              if (session) await repo.noteSignIn(q, pending.user_id);
+              return session && { method, session };
+            });
       if (!result) {
         const user = await deps.withInstallationTx((q) => repo.findUser(q, pending.user_id));
         return failed(attempt, user, facts);
@@ -339,11 +359,8 @@ export function createIdentityService(deps: IdentityDeps) {
       noteAuditDetail({ event: { method: input.code !== undefined ? 'totp' : 'recovery_code' } });
       await limitSecondFactor(userId, sessionId, false);
       const attempt = await guard.admit(facts.ip, accountKey('user', userId));
-      const method = await deps.withInstallationTx(async (q) => {
-        const m = await secondFactor(q, userId, input);
-        if (m) await sessions.noteMfa(q, sessionId, m);
-        return m;
-      });
+      const method = await secondFactor(userId, input);
+      if (method) await deps.withInstallationTx((q) => sessions.noteMfa(q, sessionId, method));
       if (!method) {
         const user = await deps.withInstallationTx((q) => repo.findUser(q, userId));
         return failed(attempt, user, facts);
@@ -457,13 +474,13 @@ export function createIdentityService(deps: IdentityDeps) {
 
     /** The orgs the person is an active member of. */
     async myOrgs(userId: string) {
-      const hints = await deps.withInstallationTx((q) => repo.userOrgHints(q, userId));
-      const orgs: { orgId: string; name: string; memberId: string; role: string; requireMfa: boolean }[] = [];
-      for (const h of hints) {
-        const m = await deps.withTenantTx(h.org_id, (tx) => repo.findMembership(tx, userId));
-        if (m?.status === 'active') orgs.push({ orgId: h.org_id, name: m.org_name, memberId: m.member_id, role: m.role, requireMfa: m.require_mfa });
-      }
-      return orgs;
+      return (await activeMemberships(userId)).map((m) => ({
+        orgId: m.orgId,
+        name: m.org_name,
+        memberId: m.member_id,
+        role: m.role,
+        requireMfa: m.require_mfa,
+      }));
     },
 
     /** Moves the session to another org the person is an active member of (or out of any). */
@@ -491,20 +508,20 @@ export function createIdentityService(deps: IdentityDeps) {
       const ended = await deps.withInstallationTx(async (q) => {
         const s = await repo.findSession(q, sessionId);
         if (!s || s.user_id !== userId) return [];
-        return sessions.revoke(q, { sessionId }, 'signed_out');
+        return repo.revokeSessions(q, { sessionId }, 'signed_out');
       });
       if (ended.length === 0) throw new AppError('NOT_FOUND');
       noteAuditDetail({ event: { sessions: ended.length } });
     },
 
     async signOut(sessionId: string): Promise<void> {
-      await deps.withInstallationTx((q) => sessions.revoke(q, { sessionId }, 'signed_out'));
+      await deps.withInstallationTx((q) => repo.revokeSessions(q, { sessionId }, 'signed_out'));
       noteAuditDetail({ event: { sessions: 1 } });
     },
 
     /** Ends every session of the person, this one included (I4: on every node, at once). */
     async signOutEverywhere(userId: string): Promise<number> {
-      const ended = await deps.withInstallationTx((q) => sessions.revoke(q, { userId }, 'signed_out_everywhere'));
+      const ended = await deps.withInstallationTx((q) => repo.revokeSessions(q, { userId }, 'signed_out_everywhere'));
       noteAuditDetail({ event: { sessions: ended.length } });
       return ended.length;
     },
@@ -527,25 +544,17 @@ export function createIdentityService(deps: IdentityDeps) {
 
     /** Confirms enrolment with a first code; returns the recovery codes (shown once). */
     async totpConfirm(userId: string, code: string): Promise<string[]> {
-      const codes = await deps.withInstallationTx(async (q) => {
-        const totp = await repo.findTotp(q, userId, true);
-        if (!totp || totp.confirmed_at !== null) return undefined;
-        const secret = await deps.keyProvider.unwrap({ keyId: totp.root_key_id, ciphertext: totp.wrapped_secret }, totpAad(userId));
-        try {
-          const result = verifyTotp(secret, code, { now: now(), lastUsedStep: null });
-          if (!result.ok || !(await repo.useTotpStep(q, userId, result.step, true))) return null;
-        } finally {
-          secret.fill(0);
-        }
-        const recovery = generateRecoveryCodes();
-        await repo.replaceRecoveryCodes(q, userId, recovery.map((c) => hashRecoveryCode(normaliseRecoveryCode(c) as string)));
-        // Enrolling is not a step-up: whoever holds the session could enrol their own device.
-        return recovery;
-      });
-      if (codes === undefined) throw new AppError('INVALID_STATE', 'Start an enrolment first (POST /v1/me/mfa/totp).');
-      if (codes === null) throw new AppError('VALIDATION_FAILED', 'That code is not right: check the time on your device.');
+      const pending = await deps.withInstallationTx((q) => repo.findTotp(q, userId));
+      if (!pending || pending.confirmed_at !== null) throw new AppError('INVALID_STATE', 'Start an enrolment first (POST /v1/me/mfa/totp).');
+      if (!(await useTotpCode(userId, code, true))) {
+        throw new AppError('VALIDATION_FAILED', 'That code is not right: check the time on your device.');
+      }
+      const recovery = generateRecoveryCodes();
+      const hashes = recovery.map((c) => hashRecoveryCode(normaliseRecoveryCode(c) as string));
+      await deps.withInstallationTx((q) => repo.replaceRecoveryCodes(q, userId, hashes));
+      // Enrolling is not a step-up: whoever holds the session could enrol their own device.
       await notify(userId, 'An authenticator app was added to your account');
-      return codes;
+      return recovery;
     },
 
     async totpRemove(userId: string): Promise<void> {
@@ -570,7 +579,7 @@ export function createIdentityService(deps: IdentityDeps) {
      * to no org (leave each first), so no org loses a member — or its last owner — silently.
      */
     async deleteAccount(userId: string): Promise<void> {
-      if ((await this.myOrgs(userId)).length > 0) {
+      if ((await activeMemberships(userId)).length > 0) {
         throw new AppError('INVALID_STATE', 'Leave your orgs first (POST /v1/org/leave in each), then delete the account.');
       }
       await deps.withInstallationTx((q) => q.query('DELETE FROM users WHERE user_id = $1', [userId]));

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/driver.js';
 import type { WithInstallationTx, WithTenantTx } from '../db/tenant.js';
 import type { AgentTokens } from '../domains/agents/agent-tokens.js';
@@ -11,7 +11,7 @@ import {
   markRefreshTokenUsed,
   revokeSessions,
   sessionAuthState,
-  updateSession,
+  touchSession,
   type SessionAuthRow,
   type SessionRow,
 } from './identity.repo.js';
@@ -75,6 +75,8 @@ export interface SessionAuth {
   recentSignIn: boolean;
   /** The org requires MFA and this session never did one. */
   mfaMissing: boolean;
+  /** SHA-256 of the session's CSRF token, read with the rest (no second query for cookie requests). */
+  csrfHash: Uint8Array | null;
 }
 
 export interface SessionService {
@@ -85,8 +87,8 @@ export interface SessionService {
   openPending(q: Queryable, s: { userId: string; orgId: string | null; methods: string[]; userAgent: string | null }): Promise<{ sessionId: string; mfaToken: string }>;
   /** The pending session an `sr_mfa_…` token names, if it is still pending and fresh. */
   pendingOf(q: Queryable, mfaToken: string): Promise<SessionRow | undefined>;
-  /** Completes a pending session after its second factor. */
-  completePending(q: Queryable, session: SessionRow, method: string): Promise<IssuedSession>;
+  /** Completes a pending session after its second factor; undefined when another request completed (or ended) it first. */
+  completePending(q: Queryable, session: SessionRow, method: string): Promise<IssuedSession | undefined>;
   /**
    * Rotates a refresh token. A used one presented again revokes the session (`reused`); an
    * unknown, ended or idle session is `invalid`.
@@ -98,9 +100,8 @@ export interface SessionService {
   noteMfa(q: Queryable, sessionId: string, method: string): Promise<void>;
   /** Checks a person's access token against its session, in `orgId`'s transaction when it names one. */
   authenticate(claims: { userId: string; sessionId: string; orgId: string | null }): Promise<SessionAuth | undefined>;
-  /** True when `csrfToken` is the session's. */
-  csrfMatches(sessionId: string, csrfToken: string): Promise<boolean>;
-  revoke(q: Queryable, where: Parameters<typeof revokeSessions>[1], reason: string): Promise<string[]>;
+  /** SHA-256 of the session's CSRF token (for a request that is not otherwise authenticated: a cookie refresh). */
+  csrfHashOf(sessionId: string): Promise<Uint8Array | null>;
 }
 
 function sha256(data: Uint8Array | string): Buffer {
@@ -189,11 +190,13 @@ export function createSessionService(deps: {
 
     async completePending(q, session, method) {
       const methods = [...new Set([...session.methods, method])];
-      await q.query(
+      const done = await q.query(
         `UPDATE sessions SET state = 'active', pending_hash = NULL, mfa_at = now(), methods = $2, expires_at = $3, last_active_at = now()
-          WHERE session_id = $1`,
+          WHERE session_id = $1 AND state = 'pending_mfa' AND revoked_at IS NULL RETURNING session_id`,
         [session.session_id, methods, expiry()],
       );
+      // An MFA token completes one sign-in: a concurrent completion got there first.
+      if (done.length !== 1) return undefined;
       return issue(q, { sessionId: session.session_id, userId: session.user_id, orgId: session.org_id });
     },
 
@@ -212,7 +215,7 @@ export function createSessionService(deps: {
       }
       if (!usable(session)) return { failed: 'invalid', sessionId: session.session_id, userId: session.user_id };
       await markRefreshTokenUsed(q, parsed.tokenId);
-      await updateSession(q, session.session_id, { touch: true });
+      await touchSession(q, session.session_id);
       return issue(q, { sessionId: session.session_id, userId: session.user_id, orgId: session.org_id });
     },
 
@@ -252,7 +255,7 @@ export function createSessionService(deps: {
       const t = now().getTime();
       if (t - row.last_active_at.getTime() > 60_000) {
         // Activity keeps a session alive (idle timeout); noted at most once a minute.
-        await deps.withInstallationTx((q) => updateSession(q, claims.sessionId, { touch: true }));
+        await deps.withInstallationTx((q) => touchSession(q, claims.sessionId));
       }
       const member = row.member_id !== null && row.member_status === 'active' ? { memberId: row.member_id, role: row.member_role as string } : null;
       return {
@@ -264,19 +267,16 @@ export function createSessionService(deps: {
         recentMfa: row.mfa_at !== null && t - row.mfa_at.getTime() <= options.stepUpSeconds * 1000,
         recentSignIn: t - row.created_at.getTime() <= options.stepUpSeconds * 1000,
         mfaMissing: row.require_mfa === true && row.mfa_at === null,
+        csrfHash: row.csrf_hash,
       };
     },
 
-    async csrfMatches(sessionId, csrfToken) {
+    async csrfHashOf(sessionId) {
       const [row] = await deps.withInstallationTx((q) =>
         q.query<{ csrf_hash: Uint8Array | null }>('SELECT csrf_hash FROM sessions WHERE session_id = $1', [sessionId]),
       );
-      const presented = sha256(csrfToken);
-      return row?.csrf_hash != null && row.csrf_hash.length === 32 && timingSafeEqual(presented, row.csrf_hash);
+      return row?.csrf_hash ?? null;
     },
 
-    revoke(q, where, reason) {
-      return revokeSessions(q, where, reason);
-    },
   };
 }

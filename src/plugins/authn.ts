@@ -1,4 +1,5 @@
 import type {} from '@fastify/cookie';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Caller } from '../domains/authz/authz.service.js';
 import type { TokenService } from '../domains/tokens/tokens.service.js';
@@ -37,14 +38,15 @@ export function credentialOf(request: FastifyRequest): { token: string; fromCook
  * token in `X-CSRF-Token` (SameSite=Strict already keeps other sites' requests from carrying
  * the cookie; the token also covers same-site subdomains and old browsers).
  */
-export async function checkCsrf(
-  request: FastifyRequest,
-  sessionId: string | undefined,
-  csrfMatches: (sessionId: string, token: string) => Promise<boolean>,
-): Promise<void> {
+export function checkCsrf(request: FastifyRequest, expectedHash: Uint8Array | null | undefined): void {
   if (SAFE_METHODS.has(request.method)) return;
   const given = request.headers['x-csrf-token'];
-  const ok = sessionId !== undefined && typeof given === 'string' && given.length <= 256 && (await csrfMatches(sessionId, given));
+  const ok =
+    expectedHash != null &&
+    expectedHash.length === 32 &&
+    typeof given === 'string' &&
+    given.length <= 256 &&
+    timingSafeEqual(createHash('sha256').update(given).digest(), expectedHash);
   if (!ok) throw new AppError('CSRF_FAILED', 'Send the CSRF token you got at sign-in as X-CSRF-Token.');
 }
 const MAX_REASON = 512;
@@ -62,11 +64,7 @@ export function statedReason(request: FastifyRequest): string | null {
  * route's input rules. Every failure — no header, another scheme, a malformed, unknown,
  * revoked, expired or superseded token, a token of the wrong type — is the same 401.
  */
-export function requireAuthentication(
-  app: FastifyInstance,
-  tokens: TokenService,
-  csrfMatches: (sessionId: string, token: string) => Promise<boolean>,
-): void {
+export function requireAuthentication(app: FastifyInstance, tokens: TokenService): void {
   app.addHook('onRequest', async (request: FastifyRequest) => {
     const credential = credentialOf(request);
     const result = credential ? await tokens.authenticate(credential.token) : { failed: true as const, orgId: null };
@@ -77,7 +75,7 @@ export function requireAuthentication(
     }
     if (credential?.fromCookie) {
       request.authFailureOrgId = result.principal.orgId;
-      await checkCsrf(request, result.session?.sessionId, csrfMatches);
+      checkCsrf(request, result.session?.csrfHash);
     }
     if (result.session?.mfaMissing) {
       request.authFailureOrgId = result.principal.orgId;
@@ -133,9 +131,8 @@ export function requireSession(
   deps: {
     verify: (token: string) => Promise<{ userId: string; sessionId: string; orgId: string | null } | undefined>;
     authenticate: (claims: { userId: string; sessionId: string; orgId: string | null }) => Promise<
-      { member: { memberId: string; role: string } | null; recentMfa: boolean; recentSignIn: boolean } | undefined
+      { member: { memberId: string; role: string } | null; recentMfa: boolean; recentSignIn: boolean; csrfHash: Uint8Array | null } | undefined
     >;
-    csrfMatches: (sessionId: string, token: string) => Promise<boolean>;
     installationOrgId: string;
   },
 ): void {
@@ -150,7 +147,7 @@ export function requireSession(
     }
     request.authFailureOrgId = claims.orgId ?? deps.installationOrgId;
     request.auditActor = { type: 'user', id: claims.userId };
-    if (credential.fromCookie) await checkCsrf(request, claims.sessionId, deps.csrfMatches);
+    if (credential.fromCookie) checkCsrf(request, state.csrfHash);
     request.sessionCaller = {
       ...claims,
       member: state.member,
