@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { randomPKCECodeVerifier } from 'openid-client';
+import { base32Decode, totpCode, totpStep } from '../src/identity/totp.js';
 import { createTestApp, type TestApp } from './support/app.js';
 import { injectNode, type ApiNode } from './support/nodes.js';
 import { startOidcProvider, type TestOidcProvider } from './support/oidc-provider.js';
@@ -38,6 +39,7 @@ const accounts = {
   carol: { email: 'carol@example.com', email_verified: false, name: 'Carol' },
   dave: { email: 'Dave@Example.com', email_verified: true, name: 'Dave' },
   mallory: { email: VICTIM_EMAIL, email_verified: false, name: 'Not The Victim' },
+  erin: { email: 'erin@example.com', email_verified: true, name: 'Erin' },
 };
 
 let provider: TestOidcProvider;
@@ -230,6 +232,49 @@ describe('signing in through the identity provider', () => {
     }
     const res = await signIn('alice', '/vaults?tab=secrets');
     assert.equal(res.headers.location, '/vaults?tab=secrets', 'a path on this server is kept');
+  });
+});
+
+describe('an identity-provider sign-in with a second factor enrolled', () => {
+  test('stops at the second factor: a redirect marked mfa=required and the MFA cookie, then POST /v1/auth/mfa opens the session', async () => {
+    // Erin signs in once and enrols an authenticator (cookie session: changes carry the CSRF token).
+    const first = await signIn('erin', '/dashboard');
+    await signedInAs(first);
+    const jar = setCookies(first);
+    const cookies = { [COOKIES.access]: jar.get(COOKIES.access)?.value ?? '' };
+    const csrf = jar.get(COOKIES.csrf)?.value ?? '';
+    const headers = { cookie: cookieHeader(cookies), 'x-csrf-token': csrf };
+    const enrol = await t.app.inject({ method: 'POST', url: '/v1/me/mfa/totp', headers });
+    assert.equal(enrol.statusCode, 201, show(enrol));
+    const secret = base32Decode((enrol.json() as { secret: string }).secret);
+    const step = totpStep(new Date());
+    const confirm = await t.app.inject({ method: 'POST', url: '/v1/me/mfa/totp/confirm', headers, payload: { code: totpCode(secret, step) } });
+    assert.equal(confirm.statusCode, 200, show(confirm));
+
+    // The next sign-in through the provider opens no session yet.
+    const second = await signIn('erin', '/dashboard');
+    assert.equal(second.statusCode, 303, show(second));
+    assert.equal(second.headers.location, '/dashboard?mfa=required');
+    const set = setCookies(second);
+    assert.equal(set.get(COOKIES.access), undefined, 'no access cookie before the second factor');
+    const mfaCookie = set.get(COOKIES.mfa);
+    assert.ok(mfaCookie?.value, 'the MFA cookie carries the pending sign-in');
+    assert.equal(mfaCookie.httpOnly, true);
+    const complete = (code: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/v1/auth/mfa',
+        headers: { cookie: cookieHeader({ [COOKIES.mfa]: mfaCookie.value }) },
+        payload: { code, session: 'cookie' },
+      });
+    assert.equal((await complete(totpCode(secret, step))).statusCode, 401, 'the code used at enrolment does not count again');
+    const done = await complete(totpCode(secret, step + 1));
+    assert.equal(done.statusCode, 200, show(done));
+    const access = setCookies(done).get(COOKIES.access)?.value;
+    assert.ok(access);
+    const me = await t.app.inject({ method: 'GET', url: '/v1/me', headers: { cookie: cookieHeader({ [COOKIES.access]: access }) } });
+    assert.equal(me.json().email, 'erin@example.com');
+    assert.deepEqual(me.json().mfa, { totp: true, recent: true });
   });
 });
 
